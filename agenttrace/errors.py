@@ -1,0 +1,83 @@
+"""One error root for AgentTrace; leaves are also standard errors.
+
+Every error a user or script may catch derives from :class:`AgentTraceError`.
+Leaves also derive from the standard error they mean (``ValueError`` for bad
+input), so ``except ValueError`` keeps working for callers who never heard of us.
+"""
+
+from __future__ import annotations
+
+
+class AgentTraceError(Exception):
+    """Root of every error AgentTrace raises on purpose."""
+
+
+# --- wire format -------------------------------------------------------------
+
+
+class WireError(AgentTraceError, ValueError):
+    """A datagram could not be decoded. ``reason`` is a short, stable label
+    (``bad_magic``, ``unknown_version``, ``truncated``, ``bad_payload``) that the
+    collector uses as the ``reason`` label of its drop counter."""
+
+    reason = "malformed"
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class BadMagicError(WireError):
+    reason = "bad_magic"
+
+
+class UnknownVersionError(WireError):
+    reason = "unknown_version"
+
+    def __init__(self, message: str, *, version: int, offset: int | None = 2) -> None:
+        super().__init__(message, offset=offset)
+        self.version = version
+
+
+class TruncatedError(WireError):
+    reason = "truncated"
+
+
+class BadPayloadError(WireError):
+    reason = "bad_payload"
+
+
+# --- configuration -----------------------------------------------------------
+
+
+class ConfigError(AgentTraceError, ValueError):
+    """A configuration value is wrong. Names the key, the value and what was expected."""
+
+    def __init__(self, key: str, value: object, expected: str, *, source: str | None = None) -> None:
+        where = f" in {source}" if source else ""
+        super().__init__(f"config key {key!r}{where}: got {value!r}, expected {expected}")
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.source = source
+
+
+# --- store --------------------------------------------------------------------
+
+
+class StoreError(AgentTraceError):
+    """The store could not do what was asked (missing directory, disk full, ...)."""
+
+
+class SegmentCorruptError(StoreError, ValueError):
+    """A segment or WAL file failed a check. Carries ``path`` and byte ``offset``."""
+
+    def __init__(self, path: str, offset: int, message: str) -> None:
+        super().__init__(f"{path} at offset {offset}: {message}")
+        self.path = str(path)
+        self.offset = offset
+        self.detail = message
+
+
+class NotFoundError(AgentTraceError, LookupError):
+    """A trace, session or other object asked for by id does not exist."""

@@ -1,0 +1,1 @@
+"""The Textual app behind `agenttrace top` (installed as agenttrace.tui)."""
