@@ -1,0 +1,27 @@
+"""The ``agenttrace`` command: one Typer app; each area registers its sub-commands.
+
+Sub-apps live beside the code they drive (``agenttrace/pricing/cli.py`` and so on)
+so this file stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="agenttrace",
+    help="Observability for AI agents: collector, live view, sessions, traces and costs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# --- sub-commands (one line per area) ---
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
