@@ -1,0 +1,362 @@
+"""The collector's configuration: embedded defaults < TOML file < ``AGENTTRACE_*`` < flags.
+
+Every key has a default, so ``agenttrace-collector`` with no configuration at all
+listens on UDP 127.0.0.1:4319, a Unix datagram socket in the user's runtime
+directory and HTTP 127.0.0.1:4318, stores in the XDG data directory and runs one
+worker per core. ``examples/collector.toml`` lists every key with a comment.
+
+Environment variables name a key as ``AGENTTRACE_<SECTION>_<KEY>`` in upper case
+(``AGENTTRACE_STORE_SEAL_ROWS=20000``); the common ones also have the short names
+DESIGN.md gives: ``AGENTTRACE_DATA_DIR``, ``AGENTTRACE_WORKERS``, ``AGENTTRACE_UDP``,
+``AGENTTRACE_UNIX``, ``AGENTTRACE_HTTP``, ``AGENTTRACE_API_KEY``,
+``AGENTTRACE_LOG_LEVEL``. Other ``AGENTTRACE_*`` names belong to the SDK and are
+ignored here.
+
+A wrong value raises :class:`~agenttrace.errors.ConfigError` naming the key, the
+value and what was expected::
+
+    >>> load_config(overrides={"collector.workers": "many"})
+    Traceback (most recent call last):
+    ...
+    agenttrace.errors.ConfigError: config key 'collector.workers' in flags: got 'many', expected an integer >= 0 (0 = one per core)
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from agenttrace.errors import ConfigError
+from agenttrace.paths import default_data_dir, default_runtime_dir
+
+__all__ = [
+    "ApiSection",
+    "CollectorConfig",
+    "CollectorSection",
+    "HttpSection",
+    "MetricsSection",
+    "ReceiveSection",
+    "StoreSection",
+    "load_config",
+    "parse_hostport",
+]
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+FsyncMode = Literal["always", "interval", "never"]
+
+
+class CollectorSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    data_dir: str = ""  # "" = $AGENTTRACE_DATA_DIR, else $XDG_DATA_HOME/agenttrace
+    workers: int = 0  # 0 = one per core
+    ring_bytes: int = 64 << 20  # shared-memory ring per worker
+    log_level: LogLevel = "info"
+    log_file: str = ""  # "" = stderr; reopened on SIGHUP (logrotate)
+    shutdown_timeout_s: float = 10.0  # SIGTERM: drain and seal within this
+    restart_backoff_s: float = 0.5  # first delay before restarting a dead worker (doubles, max 10 s)
+
+
+class ReceiveSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    udp: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1:4319"])  # [] = no UDP
+    unix: str = "default"  # "default" = <runtime dir>/collector.sock; "" = no Unix socket
+    udp_sockets: int = 0  # SO_REUSEPORT sockets (one receive thread each) per address; 0 = min(2, cores)
+    rcvbuf_bytes: int = 32 << 20  # SO_RCVBUF asked for; capped by net.core.rmem_max
+
+
+class HttpSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    listen: str = "127.0.0.1:4318"  # "" = no HTTP
+
+
+class ApiSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    api_key: str = ""  # required for /api/v1 when http.listen is not a loopback address
+
+
+class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    seal_rows: int = 50_000
+    seal_bytes: int = 8 << 20
+    seal_age_s: float = 1.0
+    wal_fsync: FsyncMode = "interval"
+    wal_fsync_interval_ms: int = 200
+    retention_days: int = 0  # 0 = keep forever
+    compact_after_s: float = 3600.0  # compact minute segments into hour rollups after this
+
+
+class MetricsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    max_label_values: int = 64  # per user-supplied label (model, service); the rest is "other"
+    publish_interval_ms: int = 250  # how often workers publish their domain series
+
+
+class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration; each table of the TOML file is one section."""
+
+    collector: CollectorSection = msgspec.field(default_factory=CollectorSection)
+    receive: ReceiveSection = msgspec.field(default_factory=ReceiveSection)
+    http: HttpSection = msgspec.field(default_factory=HttpSection)
+    api: ApiSection = msgspec.field(default_factory=ApiSection)
+    store: StoreSection = msgspec.field(default_factory=StoreSection)
+    metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
+    # Handed to agenttrace.pricing.PricingConfig (validated by it when it exists).
+    pricing: dict[str, Any] = {}
+
+    # --- resolved values -----------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(os.path.expanduser(self.collector.data_dir)) if self.collector.data_dir else default_data_dir()
+
+    @property
+    def workers(self) -> int:
+        return self.collector.workers or (os.cpu_count() or 1)
+
+    @property
+    def unix_path(self) -> Path | None:
+        if not self.receive.unix:
+            return None
+        if self.receive.unix == "default":
+            return default_runtime_dir() / "collector.sock"
+        return Path(os.path.expanduser(self.receive.unix))
+
+    @property
+    def udp_addresses(self) -> list[tuple[str, int]]:
+        return [parse_hostport(a) for a in self.receive.udp]
+
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        return parse_hostport(self.http.listen) if self.http.listen else None
+
+    @property
+    def udp_sockets(self) -> int:
+        return self.receive.udp_sockets or min(2, os.cpu_count() or 1)
+
+    def writer_config(self) -> Any:
+        """The store's ``WriterConfig`` built from ``[store]`` (only the knobs it accepts)."""
+        from agenttrace.store import writer as writer_mod  # the store is a separate area
+
+        cls = writer_mod.WriterConfig
+        try:
+            accepted = set(inspect.signature(cls).parameters)
+        except (TypeError, ValueError):
+            accepted = set(getattr(cls, "__struct_fields__", ()))
+        values = msgspec.structs.asdict(self.store)
+        return cls(**{k: v for k, v in values.items() if k in accepted})
+
+
+# key -> (expected, check). Semantic checks msgspec's types cannot express.
+_CHECKS: dict[str, tuple[str, Any]] = {
+    "collector.workers": ("an integer >= 0 (0 = one per core)", lambda v: v >= 0),
+    "collector.ring_bytes": ("an integer >= 1048576 (1 MiB)", lambda v: v >= 1 << 20),
+    "collector.shutdown_timeout_s": ("a number > 0", lambda v: v > 0),
+    "collector.restart_backoff_s": ("a number >= 0", lambda v: v >= 0),
+    "receive.udp_sockets": ("an integer >= 0 (0 = automatic)", lambda v: v >= 0),
+    "receive.rcvbuf_bytes": ("an integer >= 0", lambda v: v >= 0),
+    "store.seal_rows": ("an integer >= 1", lambda v: v >= 1),
+    "store.seal_bytes": ("an integer >= 4096", lambda v: v >= 4096),
+    "store.seal_age_s": ("a number > 0", lambda v: v > 0),
+    "store.wal_fsync_interval_ms": ("an integer >= 1", lambda v: v >= 1),
+    "store.retention_days": ("an integer >= 0 (0 = keep forever)", lambda v: v >= 0),
+    "store.compact_after_s": ("a number >= 0", lambda v: v >= 0),
+    "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),
+    "metrics.publish_interval_ms": ("an integer >= 10", lambda v: v >= 10),
+}
+
+# Short environment names DESIGN.md promises, next to the AGENTTRACE_<SECTION>_<KEY> form.
+_ENV_ALIASES: dict[str, str] = {
+    "AGENTTRACE_DATA_DIR": "collector.data_dir",
+    "AGENTTRACE_WORKERS": "collector.workers",
+    "AGENTTRACE_LOG_LEVEL": "collector.log_level",
+    "AGENTTRACE_LOG_FILE": "collector.log_file",
+    "AGENTTRACE_UDP": "receive.udp",
+    "AGENTTRACE_UNIX": "receive.unix",
+    "AGENTTRACE_HTTP": "http.listen",
+    "AGENTTRACE_API_KEY": "api.api_key",
+}
+
+_LIST_KEYS = {"receive.udp"}
+
+
+def _section_keys() -> dict[str, msgspec.structs.FieldInfo]:
+    out = {}
+    for section in msgspec.structs.fields(CollectorConfig):
+        if section.name == "pricing":
+            continue
+        for f in msgspec.structs.fields(section.type):
+            out[f"{section.name}.{f.name}"] = f
+    return out
+
+
+def parse_hostport(value: str, *, key: str = "address") -> tuple[str, int]:
+    """``"127.0.0.1:4319"`` -> ``("127.0.0.1", 4319)``; ``"[::1]:4319"`` for IPv6."""
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]*):(\d{1,5})", value.strip())
+    if not m:
+        raise ConfigError(key, value, "HOST:PORT (IPv6 as [ADDR]:PORT)")
+    host = m.group(1) if m.group(1) is not None else m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 0 <= port <= 65535:
+        raise ConfigError(key, value, "a port between 0 and 65535")
+    return host or "0.0.0.0", port
+
+
+def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, key = dotted.partition(".")
+    node = tree.setdefault(section, {})
+    if not isinstance(node, dict):
+        raise ConfigError(section, node, "a table")
+    node[key] = value
+
+
+def _get(tree: Mapping[str, Any], path: list[str | int]) -> Any:
+    node: Any = tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+_EXPECTED = re.compile(r"^Expected `(.+?)`, got `(.+?)`")
+_PATH = re.compile(r"\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)")
+
+
+def _convert(tree: dict[str, Any], source: dict[str, str]) -> CollectorConfig:
+    try:
+        return msgspec.convert(tree, CollectorConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        m = _PATH.search(message)
+        parts: list[str | int] = []
+        if m:
+            for name, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", m.group(1)):
+                parts.append(name if name else int(idx))
+        unknown = re.match(r"Object contains unknown field `(.+?)`", message)
+        if unknown:
+            parts.append(unknown.group(1))
+            key = ".".join(str(p) for p in parts)
+            value = _get(tree, parts)
+            if len(parts) == 1:
+                expected = "one of the tables: " + ", ".join(f.name for f in msgspec.structs.fields(CollectorConfig))
+            else:
+                prefix = f"{parts[0]}."
+                expected = "one of the keys: " + ", ".join(k for k in sorted(_section_keys()) if k.startswith(prefix))
+            raise ConfigError(key, value, expected, source=source.get(key)) from None
+        key = ".".join(str(p) for p in parts if isinstance(p, str)) or "(root)"
+        value = _get(tree, parts)
+        e = _EXPECTED.match(message)
+        if e:
+            expected = _CHECKS[key][0] if key in _CHECKS else _describe(e.group(1))
+        elif "Invalid enum value" in message:
+            field = _section_keys().get(key)
+            expected = "one of " + ", ".join(repr(a) for a in getattr(field.type, "__args__", ())) if field else message
+        else:
+            expected = message
+        raise ConfigError(key, value, expected, source=source.get(key)) from None
+
+
+def _describe(msgspec_type: str) -> str:
+    return {
+        "int": "an integer",
+        "float": "a number",
+        "str": "a string",
+        "bool": "true or false",
+        "array": "a list",
+        "object": "a table",
+    }.get(msgspec_type, msgspec_type)
+
+
+def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
+    for key, (expected, check) in _CHECKS.items():
+        section, _, name = key.partition(".")
+        value = getattr(getattr(cfg, section), name)
+        if not check(value):
+            raise ConfigError(key, value, expected, source=source.get(key))
+    for i, addr in enumerate(cfg.receive.udp):
+        key = "receive.udp"
+        try:
+            host, _port = parse_hostport(addr, key=key)
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(
+                f"{key}[{i}]", addr, "HOST:PORT with a numeric IP address", source=source.get(key)
+            ) from None
+    if cfg.http.listen:
+        parse_hostport(cfg.http.listen, key="http.listen")
+    if cfg.pricing:
+        _validate_pricing(cfg.pricing, source.get("pricing"))
+
+
+def _validate_pricing(raw: dict[str, Any], source: str | None) -> None:
+    try:
+        from agenttrace.pricing import PricingConfig  # type: ignore[attr-defined]
+    except ImportError:
+        return  # the pricing area has not landed; keep the table for it
+    try:
+        msgspec.convert(raw, PricingConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError("pricing", raw, str(exc), source=source) from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    keys = _section_keys()
+    out: dict[str, str] = {}
+    for name, dotted in _ENV_ALIASES.items():
+        if name in environ:
+            out[dotted] = environ[name]
+    for dotted in keys:
+        name = "AGENTTRACE_" + dotted.replace(".", "_").upper()
+        if name in environ:
+            out[dotted] = environ[name]
+    return out
+
+
+def _coerce_env(dotted: str, value: str) -> Any:
+    if dotted in _LIST_KEYS:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> CollectorConfig:
+    """Build the configuration: defaults, then ``path`` (TOML), then ``AGENTTRACE_*``
+    from ``environ`` (default ``os.environ``), then ``overrides`` (command-line flags,
+    as ``{"section.key": value}``; ``None`` values are ignored)."""
+    tree: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            with p.open("rb") as fh:
+                tree = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError("--config", str(p), "an existing TOML file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("--config", str(p), f"valid TOML ({exc})") from None
+        for section, body in tree.items():
+            if isinstance(body, dict):
+                for k in body:
+                    source[f"{section}.{k}"] = str(p)
+            source[section] = str(p)
+    env = os.environ if environ is None else environ
+    for dotted, value in _env_overrides(env).items():
+        _set(tree, dotted, _coerce_env(dotted, value))
+        source[dotted] = "environment"
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if dotted in _LIST_KEYS and isinstance(value, str):
+            value = [value]
+        _set(tree, dotted, value)
+        source[dotted] = "flags"
+    cfg = _convert(tree, source)
+    _validate(cfg, source)
+    return cfg
