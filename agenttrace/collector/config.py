@@ -15,10 +15,11 @@ ignored here.
 A wrong value raises :class:`~agenttrace.errors.ConfigError` naming the key, the
 value and what was expected::
 
-    >>> load_config(overrides={"collector.workers": "many"})
-    Traceback (most recent call last):
-    ...
-    agenttrace.errors.ConfigError: config key 'collector.workers' in flags: got 'many', expected an integer >= 0 (0 = one per core)
+    >>> try:
+    ...     load_config(overrides={"collector.workers": "many"})
+    ... except ConfigError as exc:
+    ...     print(exc.key, exc.value, exc.expected, sep=" | ")
+    collector.workers | many | an integer >= 0 (0 = one per core)
 """
 
 from __future__ import annotations
