@@ -1,0 +1,359 @@
+"""Per-minute (or hour, or day) rollups of spans, keyed by (bucket, service, kind, model, status).
+
+A :class:`Rollup` maps a :data:`RollupKey` ``(bucket_start_ns, service, kind, model,
+status)`` to a :class:`RollupRow` of span count, error count (status 2), token sums by
+type, cost sum, duration sum and a :class:`~agenttrace.store.sketch.LatencySketch`.
+A span belongs to the bucket that holds its ``start_ns``. Rollups merge by addition, so
+the rollup of a union of span sets is the merge of their rollups, and a minute rollup
+folds exactly into an hour or a day rollup.
+
+Cost is summed as a float: after millions of additions the sum may differ from an
+exact decimal sum in the last few significant digits (relative 1e-12 or so), far below
+what a user reads. A span without ``cost_usd`` adds 0 to the cost and nothing else.
+
+Serialised form (``to_bytes``, msgpack, ``version`` 1)::
+
+    [version, granularity, services[], kinds[], models[], rows[]]
+    row = [bucket_start_ns, service_ix, kind_ix, model_ix, status,
+           count, errors, input, output, cache_read, cache_write, reasoning,
+           cost_usd, duration_sum_ns, sketch]          # sketch: see sketch.py
+
+A reader meeting a version it does not know raises :class:`RollupVersionError`.
+
+>>> from agenttrace.model import Span
+>>> r = Rollup()
+>>> r.add_span(Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="x", start_ns=61_000_000_000,
+...                 end_ns=61_500_000_000, kind="llm", model="gpt-4o", status=2))
+>>> [(k, v.count, v.errors) for k, v in r.rows.items()]
+[((60000000000, '', 'llm', 'gpt-4o', 2), 1, 1)]
+>>> Rollup.from_bytes(r.to_bytes()) == r
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from agenttrace.errors import StoreError
+from agenttrace.model import Span
+from agenttrace.store.sketch import LatencySketch, _Wire
+
+__all__ = [
+    "BUCKET_NS",
+    "ROLLUP_COLUMNS",
+    "ROLLUP_VERSION",
+    "TOKEN_FIELDS",
+    "Rollup",
+    "RollupKey",
+    "RollupRow",
+    "RollupVersionError",
+    "bucket_start",
+]
+
+ROLLUP_VERSION = 1
+BUCKET_NS: dict[str, int] = {"minute": 60_000_000_000, "hour": 3_600_000_000_000, "day": 86_400_000_000_000}
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+# The columns (names as SegmentReader.read_columns gives them) that add_columns needs.
+ROLLUP_COLUMNS = ("start_ns", "end_ns", "service", "kind", "model", "status", *TOKEN_FIELDS, "cost_usd")
+
+RollupKey = tuple[int, str, str, str, int]  # bucket_start_ns, service, kind, model, status
+
+
+class RollupVersionError(StoreError, ValueError):
+    """A serialised rollup has a version this code does not read."""
+
+
+def bucket_start(t_ns: int, granularity: str) -> int:
+    """Start (Unix ns) of the ``granularity`` bucket holding ``t_ns`` (UTC, floor)."""
+    size = BUCKET_NS[granularity]
+    return t_ns - t_ns % size
+
+
+class RollupRow:
+    """Sums over the spans of one rollup key."""
+
+    __slots__ = (
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "count",
+        "duration_sum_ns",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "sketch",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.errors = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
+        self.reasoning_tokens = 0
+        self.cost_usd = 0.0
+        self.duration_sum_ns = 0
+        self.sketch = LatencySketch()
+
+    def merge(self, other: RollupRow) -> RollupRow:
+        """Add ``other`` into this row (in place) and return it."""
+        self.count += other.count
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cost_usd += other.cost_usd
+        self.duration_sum_ns += other.duration_sum_ns
+        self.sketch.merge(other.sketch)
+        return self
+
+    def copy(self) -> RollupRow:
+        return RollupRow().merge(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost_usd": self.cost_usd,
+            "duration_sum_ns": self.duration_sum_ns,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RollupRow):
+            return NotImplemented
+        return self.as_dict() == other.as_dict() and self.sketch == other.sketch
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RollupRow({self.as_dict()}, {self.sketch!r})"
+
+
+class _RollupWire(msgspec.Struct, array_like=True):
+    version: int
+    granularity: str
+    services: list[str]
+    kinds: list[str]
+    models: list[str]
+    rows: list[tuple[int, int, int, int, int, int, int, int, int, int, int, int, float, int, _Wire]]
+
+
+class _VersionOnly(msgspec.Struct, array_like=True):
+    version: int
+
+
+_enc = msgspec.msgpack.Encoder()
+_dec = msgspec.msgpack.Decoder(_RollupWire)
+
+
+class Rollup:
+    """Rollup rows by key; ``granularity`` is ``"minute"``, ``"hour"`` or ``"day"``."""
+
+    __slots__ = ("granularity", "rows")
+
+    def __init__(self, granularity: str = "minute") -> None:
+        if granularity not in BUCKET_NS:
+            raise ValueError(f"granularity must be one of {sorted(BUCKET_NS)}, got {granularity!r}")
+        self.granularity = granularity
+        self.rows: dict[RollupKey, RollupRow] = {}
+
+    # --- building --------------------------------------------------------------
+
+    def add_span(self, span: Span) -> None:
+        """Count one span."""
+        u = span.usage
+        self._add(
+            span.start_ns,
+            span.end_ns,
+            span.service,
+            span.kind,
+            span.model,
+            span.status,
+            u.input_tokens if u else 0,
+            u.output_tokens if u else 0,
+            u.cache_read_tokens if u else 0,
+            u.cache_write_tokens if u else 0,
+            u.reasoning_tokens if u else 0,
+            span.cost_usd,
+        )
+
+    def add_spans(self, spans: Iterable[Span]) -> None:
+        """Count every span of ``spans``."""
+        for s in spans:
+            self.add_span(s)
+
+    def add_columns(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Count the rows of column lists (the names of :data:`ROLLUP_COLUMNS`).
+
+        Missing token or cost columns count as zero; ``None`` in them too.
+        """
+        n = len(columns["start_ns"])
+        zeros = [0] * n
+        cols = [columns.get(name, zeros) for name in ROLLUP_COLUMNS]
+        for row in zip(*cols, strict=True):
+            self._add(*row)
+
+    def _add(
+        self,
+        start_ns: int,
+        end_ns: int,
+        service: str,
+        kind: str,
+        model: str,
+        status: int,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cache_read_tokens: int | None,
+        cache_write_tokens: int | None,
+        reasoning_tokens: int | None,
+        cost_usd: float | None,
+    ) -> None:
+        key = (start_ns - start_ns % BUCKET_NS[self.granularity], service, kind, model, status)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = RollupRow()
+        row.count += 1
+        if status == 2:
+            row.errors += 1
+        row.input_tokens += input_tokens or 0
+        row.output_tokens += output_tokens or 0
+        row.cache_read_tokens += cache_read_tokens or 0
+        row.cache_write_tokens += cache_write_tokens or 0
+        row.reasoning_tokens += reasoning_tokens or 0
+        if cost_usd:
+            row.cost_usd += cost_usd
+        d = end_ns - start_ns
+        row.duration_sum_ns += d
+        row.sketch.add(d)
+
+    # --- combining -------------------------------------------------------------
+
+    def merge(self, other: Rollup) -> Rollup:
+        """Add ``other`` into this rollup (in place) and return it.
+
+        ``other`` may be finer than this rollup (a minute rollup into an hour one);
+        it may not be coarser.
+        """
+        size = BUCKET_NS[self.granularity]
+        if BUCKET_NS[other.granularity] > size:
+            raise ValueError(f"cannot merge a {other.granularity} rollup into a {self.granularity} one")
+        rows = self.rows
+        for (b, *rest), r in other.rows.items():
+            key = (b - b % size, *rest)
+            mine = rows.get(key)  # type: ignore[arg-type]
+            if mine is None:
+                rows[key] = r.copy()  # type: ignore[index]
+            else:
+                mine.merge(r)
+        return self
+
+    def fold(self, granularity: str = "hour") -> Rollup:
+        """A new rollup of the same spans with coarser buckets."""
+        return Rollup(granularity).merge(self)
+
+    def select(self, since_ns: int | None = None, until_ns: int | None = None) -> Rollup:
+        """A new rollup of the rows whose bucket starts within ``[since_ns, until_ns)``."""
+        out = Rollup(self.granularity)
+        for k, r in self.rows.items():
+            if (since_ns is None or k[0] >= since_ns) and (until_ns is None or k[0] < until_ns):
+                out.rows[k] = r.copy()
+        return out
+
+    def total(self) -> RollupRow:
+        """All rows summed into one."""
+        t = RollupRow()
+        for r in self.rows.values():
+            t.merge(r)
+        return t
+
+    @property
+    def span_count(self) -> int:
+        return sum(r.count for r in self.rows.values())
+
+    def bucket_range(self) -> tuple[int, int] | None:
+        """(first bucket start, last bucket start), or None when empty."""
+        if not self.rows:
+            return None
+        bs = [k[0] for k in self.rows]
+        return min(bs), max(bs)
+
+    # --- serialisation ---------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """Serialise (see the module docstring for the layout)."""
+        tables: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
+        rows = []
+        for (b, service, kind, model, status), r in sorted(self.rows.items()):
+            ixs = [t.setdefault(v, len(t)) for t, v in zip(tables, (service, kind, model), strict=True)]
+            rows.append(
+                (
+                    b,
+                    *ixs,
+                    status,
+                    r.count,
+                    r.errors,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cache_read_tokens,
+                    r.cache_write_tokens,
+                    r.reasoning_tokens,
+                    r.cost_usd,
+                    r.duration_sum_ns,
+                    r.sketch.to_wire(),
+                )
+            )
+        return _enc.encode(_RollupWire(ROLLUP_VERSION, self.granularity, *(list(t) for t in tables), rows))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Rollup:
+        """Parse ``to_bytes`` output. Raises RollupVersionError or msgspec.DecodeError."""
+        try:
+            w = _dec.decode(data)
+        except msgspec.ValidationError:
+            v = msgspec.msgpack.decode(data, type=_VersionOnly).version
+            if v != ROLLUP_VERSION:
+                raise RollupVersionError(
+                    f"rollup version {v} is not supported (this code reads {ROLLUP_VERSION})"
+                ) from None
+            raise
+        if w.version != ROLLUP_VERSION:
+            raise RollupVersionError(f"rollup version {w.version} is not supported (this code reads {ROLLUP_VERSION})")
+        out = cls(w.granularity)
+        for b, si, ki, mi, status, *sums, sk in w.rows:
+            r = RollupRow()
+            (
+                r.count,
+                r.errors,
+                r.input_tokens,
+                r.output_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.reasoning_tokens,
+                r.cost_usd,
+                r.duration_sum_ns,
+            ) = sums
+            r.sketch = LatencySketch.from_wire(sk)
+            out.rows[(b, w.services[si], w.kinds[ki], w.models[mi], status)] = r
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rollup):
+            return NotImplemented
+        return self.granularity == other.granularity and self.rows == other.rows
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Rollup({self.granularity}, {len(self.rows)} rows, {self.span_count} spans)"
