@@ -1,0 +1,176 @@
+"""Terminal rendering for the read commands: the trace waterfall, tables and JSON.
+
+The waterfall draws one row per span, indented by depth, with a duration bar on a
+time axis shared by the whole trace, so a glance shows what ran when and what took
+long. Errors are marked with ``✗`` and their status message.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agenttrace.model import Span
+
+__all__ = [
+    "fmt_cost",
+    "fmt_duration_ns",
+    "fmt_tokens",
+    "print_json",
+    "print_table",
+    "span_tree_order",
+    "waterfall",
+]
+
+_json = msgspec.json.Encoder()
+
+
+def fmt_duration_ns(ns: float) -> str:
+    """``1234567`` → ``1.23ms``; picks the unit a person reads fastest."""
+    if ns < 0:
+        return "-" + fmt_duration_ns(-ns)
+    if ns < 1_000:
+        return f"{ns:.0f}ns"
+    if ns < 1_000_000:
+        return f"{ns / 1e3:.1f}µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1e6:.1f}ms"
+    if ns < 60 * 1_000_000_000:
+        return f"{ns / 1e9:.2f}s"
+    minutes, seconds = divmod(ns / 1e9, 60)
+    if minutes < 60:
+        return f"{minutes:.0f}m{seconds:02.0f}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:.0f}h{minutes:02.0f}m"
+
+
+def fmt_tokens(n: int | None) -> str:
+    """Thousands separators; empty for zero so tables stay quiet."""
+    return f"{n:,}" if n else ""
+
+
+def fmt_cost(usd: float | None) -> str:
+    """``$0.0123``; more digits for tiny amounts, empty when unknown or zero."""
+    if not usd:
+        return ""
+    if usd >= 100:
+        return f"${usd:,.2f}"
+    if usd >= 0.01:
+        return f"${usd:.4f}"
+    return f"${usd:.6f}"
+
+
+def print_json(value: Any, *, file: Any = None) -> None:
+    """Write ``value`` (Structs, dicts, lists) as one JSON document and a newline."""
+    out = file or sys.stdout
+    out.write(_json.encode(value).decode())
+    out.write("\n")
+    out.flush()
+
+
+def _console(file: Any = None) -> Console:
+    # Wide enough for the waterfall when piped (rich uses 80 columns for non-terminals).
+    return Console(file=file, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def print_table(
+    title: str | None,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+    file: Any = None,
+) -> None:
+    """Print a table; ``columns`` are ``(header, justify)`` pairs."""
+    table = Table(title=title, caption=caption, header_style="bold", box=None, pad_edge=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*[r if isinstance(r, Text) else Text(str(r)) for r in row])
+    _console(file).print(table)
+
+
+def span_tree_order(spans: Sequence[Span]) -> list[tuple[Span, int]]:
+    """Spans in depth-first order with their depth; siblings by start time.
+
+    A span whose parent is not in ``spans`` (lost, or still running when the trace
+    was read) is shown as a root rather than hidden.
+    """
+    by_id = {s.span_id: s for s in spans}
+    children: dict[bytes, list[Span]] = {}
+    roots: list[Span] = []
+    for s in spans:
+        if s.parent_id and s.parent_id in by_id and s.parent_id != s.span_id:
+            children.setdefault(s.parent_id, []).append(s)
+        else:
+            roots.append(s)
+    order: list[tuple[Span, int]] = []
+    seen: set[bytes] = set()
+    stack = [(s, 0) for s in sorted(roots, key=lambda s: (s.start_ns, s.name), reverse=True)]
+    while stack:
+        span, depth = stack.pop()
+        if span.span_id in seen:  # a parent cycle in bad data must not loop forever
+            continue
+        seen.add(span.span_id)
+        order.append((span, depth))
+        kids = sorted(children.get(span.span_id, ()), key=lambda s: (s.start_ns, s.name), reverse=True)
+        stack.extend((k, depth + 1) for k in kids)
+    # Spans only reachable through a cycle: show them at the top level.
+    order.extend((s, 0) for s in spans if s.span_id not in seen)
+    return order
+
+
+def _bar(start: int, end: int, t0: int, total: int, width: int) -> str:
+    """A bar of ``width`` cells: blanks before the span, blocks across it (at least one)."""
+    if total <= 0:
+        return "█" * width
+    left = int((start - t0) / total * width)
+    left = min(max(left, 0), width - 1)
+    right = round((end - t0) / total * width)
+    right = min(max(right, left + 1), width)
+    return " " * left + "█" * (right - left) + " " * (width - right)
+
+
+def waterfall(spans: Sequence[Span], *, bar_width: int = 40, file: Any = None, title: str | None = None) -> None:
+    """Print ``spans`` (one trace) as an indented tree with bars on a shared time axis."""
+    if not spans:
+        return
+    t0 = min(s.start_ns for s in spans)
+    t1 = max(s.end_ns for s in spans)
+    total = t1 - t0
+    table = Table(title=title, header_style="bold", box=None, pad_edge=False, title_justify="left")
+    table.add_column("span", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("start", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column(f"0 {'─' * (bar_width - 2 - len(fmt_duration_ns(total)))} {fmt_duration_ns(total)}", no_wrap=True)
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for span, depth in span_tree_order(spans):
+        error = span.status == 2
+        style = "red" if error else ""
+        label = Text("  " * depth)
+        label.append("✗ " if error else "", style="bold red")
+        label.append(span.name, style=style or "")
+        if span.model:
+            label.append(f" {span.model}", style="dim")
+        tokens = (span.usage.input_tokens + span.usage.output_tokens) if span.usage else 0
+        note = Text(span.status_message or ("error" if error else ""), style="red") if error else Text("")
+        table.add_row(
+            label,
+            Text(span.kind, style="cyan"),
+            Text("+" + fmt_duration_ns(span.start_ns - t0), style="dim"),
+            fmt_duration_ns(span.end_ns - span.start_ns),
+            Text(_bar(span.start_ns, span.end_ns, t0, total, bar_width), style="red" if error else "green"),
+            fmt_tokens(tokens),
+            fmt_cost(span.cost_usd),
+            note,
+        )
+    _console(file).print(table)
