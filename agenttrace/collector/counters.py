@@ -1,0 +1,373 @@
+"""Per-worker counter blocks in shared memory: one writer (the worker), many readers.
+
+The main process creates one block per worker slot and keeps it for its whole life,
+so a worker that dies and is restarted attaches to the same block and its counters
+stay monotonic. Only the worker writes the counter slots and the snapshot area;
+only the main process writes the control words. No locks.
+
+Layout (all little-endian, 8-byte aligned)::
+
+    0      ┌───────────────────────────────────────────────┐
+           │ magic "ATCB0001" (8 bytes)                     │
+    8      │ control words, written by the main process:    │
+           │   [0] drain    1 = stop when the ring is empty │
+           │   [1] reload   generation, +1 on SIGHUP        │
+           │   [2..7] reserved                              │
+    72     │ counter slots, u64 each, written by the worker │
+           │   (SLOTS below, in order)                       │
+    72+8*S │ histogram buckets, u64 each (WAL, seal)        │
+    ...    │ snapshot area at SNAP_OFFSET:                   │
+           │   seq u64 (odd while writing) · len u64 · bytes │
+           └───────────────────────────────────────────────┘
+
+Counter slots are aligned u64 written with one store each, so a reader never sees
+a torn value on the 64-bit machines we support. The *domain* series (spans by
+service/kind/model/status, tokens, cost, durations) have label sets that grow, so
+the worker keeps them in bounded dicts (:class:`DomainCounters`) and publishes a
+msgpack snapshot every ``metrics.publish_interval_ms`` under a seqlock: bump ``seq``
+to odd, write length and bytes, bump ``seq`` to even. A reader copies the area and
+retries while ``seq`` is odd or changed during the copy. On x86-64 (TSO) stores are
+seen in program order, which the seqlock relies on. A restarted worker reloads the
+last snapshot so domain counters also stay monotonic; at most one publish interval
+of domain counts (never pipeline counts) is lost with a killed worker.
+
+Label values that come from users (service, model) are capped per worker at
+``max_label_values``; later values count as ``"other"``. The main process caps the
+union again (:mod:`agenttrace.collector.metrics`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import time
+from multiprocessing import shared_memory
+from typing import Any
+
+import msgspec
+
+from agenttrace.model import SPAN_KINDS, Span
+
+__all__ = [
+    "DURATION_BUCKETS",
+    "LATENCY_BUCKETS",
+    "SLOTS",
+    "CounterBlock",
+    "DomainCounters",
+    "DomainSnapshot",
+]
+
+MAGIC = b"ATCB0001"
+N_CONTROL = 8
+CONTROL_OFFSET = 8
+
+# Worker-written u64 slots. Reasons of drops a worker sees are the WireError reasons
+# (a payload can still be truncated or bad after the receiver's header check), plus
+# store errors and datagrams in flight when a worker was killed.
+SLOTS: tuple[str, ...] = (
+    "pid",
+    "heartbeat_ns",  # time.time_ns() of the worker's last loop turn
+    "started",  # incarnations that attached to this block
+    "ready",  # 1 once the store is open and the loop runs
+    "popped",  # datagrams taken from the ring
+    "done",  # datagrams finished (stored or dropped); popped - done = in flight
+    "datagrams_stored",
+    "spans_stored",
+    "dropped_bad_payload",
+    "dropped_truncated",
+    "dropped_bad_magic",
+    "dropped_unknown_version",
+    "dropped_store_error",
+    "dropped_worker_crash",
+    "segments",
+    "store_bytes",
+    "wal_bytes",
+    "wal_count",  # observations of the WAL+append latency histogram
+    "wal_sum_ns",
+    "seal_count",
+    "seal_sum_ns",
+    "store_writable",  # 1 after a successful append/seal, 0 after a store error
+)
+SLOT = {name: i for i, name in enumerate(SLOTS)}
+WORKER_DROP_REASONS: tuple[str, ...] = tuple(s[len("dropped_") :] for s in SLOTS if s.startswith("dropped_"))
+
+# Seconds. The WAL append is microseconds; a seal is milliseconds to a second.
+LATENCY_BUCKETS: tuple[float, ...] = (1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
+DURATION_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+SLOTS_OFFSET = CONTROL_OFFSET + 8 * N_CONTROL
+HIST_OFFSET = SLOTS_OFFSET + 8 * len(SLOTS)
+N_HIST = len(LATENCY_BUCKETS) + 1  # + the +Inf bucket
+WAL_HIST = 0
+SEAL_HIST = 1
+SNAP_OFFSET = (HIST_OFFSET + 8 * 2 * N_HIST + 63) // 64 * 64
+SNAP_HEADER = struct.Struct("<QQ")
+SNAP_CAPACITY = 1 << 20
+BLOCK_SIZE = SNAP_OFFSET + SNAP_HEADER.size + SNAP_CAPACITY
+
+
+class DomainSnapshot(msgspec.Struct, array_like=True):
+    """What a worker publishes: cumulative domain series since the block was created."""
+
+    # (service, kind, model, status) -> spans
+    spans: list[tuple[str, str, str, str, int]] = []
+    # (service, model, type) -> tokens
+    tokens: list[tuple[str, str, str, int]] = []
+    # (service, model) -> USD
+    cost: list[tuple[str, str, float]] = []
+    # kind -> [bucket counts (len(DURATION_BUCKETS) + 1), sum seconds]
+    durations: list[tuple[str, list[int], float]] = []
+
+
+_snap_encoder = msgspec.msgpack.Encoder()
+_snap_decoder = msgspec.msgpack.Decoder(DomainSnapshot)
+_STATUS = ("unset", "ok", "error")
+_KINDS = frozenset(SPAN_KINDS)
+
+
+class _Capped:
+    """Admits the first ``cap`` distinct values; later ones map to ``"other"``."""
+
+    __slots__ = ("cap", "seen")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self.seen:
+            return value
+        if len(self.seen) < self.cap:
+            self.seen.add(value)
+            return value
+        return "other"
+
+
+class DomainCounters:
+    """A worker's bounded domain series; :meth:`observe` is called once per stored batch.
+
+    >>> from agenttrace.model import Span, Usage
+    >>> d = DomainCounters(max_label_values=1)
+    >>> s = Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="x", start_ns=0, end_ns=10**9,
+    ...          kind="llm", model="a", service="svc", usage=Usage(input_tokens=3))
+    >>> d.observe([s, msgspec.structs.replace(s, model="b")])
+    >>> sorted(d.spans)
+    [('svc', 'llm', 'a', 'unset'), ('svc', 'llm', 'other', 'unset')]
+    """
+
+    def __init__(self, max_label_values: int = 64, *, max_series: int = 4096) -> None:
+        self.service = _Capped(max_label_values)
+        self.model = _Capped(max_label_values)
+        self.max_series = max_series
+        self.spans: dict[tuple[str, str, str, str], int] = {}
+        self.tokens: dict[tuple[str, str, str], int] = {}
+        self.cost: dict[tuple[str, str], float] = {}
+        self.durations: dict[str, list[int]] = {}
+        self.duration_sum: dict[str, float] = {}
+
+    def load(self, snap: DomainSnapshot) -> None:
+        """Continue from a previous incarnation's published snapshot."""
+        for service, kind, model, status, n in snap.spans:
+            self.service(service)
+            self.model(model)
+            self.spans[(service, kind, model, status)] = n
+        for service, model, typ, n in snap.tokens:
+            self.tokens[(service, model, typ)] = n
+        for service, model, usd in snap.cost:
+            self.cost[(service, model)] = usd
+        for kind, buckets, total in snap.durations:
+            if len(buckets) == len(DURATION_BUCKETS) + 1:
+                self.durations[kind] = list(buckets)
+                self.duration_sum[kind] = total
+
+    def observe(self, spans: list[Span]) -> None:
+        bounds = DURATION_BUCKETS
+        spans_d = self.spans
+        for s in spans:
+            service = self.service(s.service)
+            model = self.model(s.model)
+            kind = s.kind if s.kind in _KINDS else "other"
+            status = _STATUS[s.status] if 0 <= s.status <= 2 else "unset"
+            key = (service, kind, model, status)
+            if key not in spans_d and len(spans_d) >= self.max_series:
+                key = ("other", kind, "other", status)
+            spans_d[key] = spans_d.get(key, 0) + 1
+            u = s.usage
+            if u is not None:
+                for typ, n in (
+                    ("input", u.input_tokens),
+                    ("output", u.output_tokens),
+                    ("cache_read", u.cache_read_tokens),
+                    ("cache_write", u.cache_write_tokens),
+                    ("reasoning", u.reasoning_tokens),
+                ):
+                    if n:
+                        tk = (service, model, typ)
+                        self.tokens[tk] = self.tokens.get(tk, 0) + n
+            if s.cost_usd:
+                ck = (service, model)
+                self.cost[ck] = self.cost.get(ck, 0.0) + s.cost_usd
+            seconds = max(0, s.end_ns - s.start_ns) / 1e9
+            buckets = self.durations.get(kind)
+            if buckets is None:
+                buckets = self.durations[kind] = [0] * (len(bounds) + 1)
+                self.duration_sum[kind] = 0.0
+            buckets[bisect.bisect_left(bounds, seconds)] += 1
+            self.duration_sum[kind] += seconds
+
+    def snapshot(self) -> DomainSnapshot:
+        return DomainSnapshot(
+            spans=[(*k, n) for k, n in self.spans.items()],
+            tokens=[(*k, n) for k, n in self.tokens.items()],
+            cost=[(*k, v) for k, v in self.cost.items()],
+            durations=[(k, b, self.duration_sum[k]) for k, b in self.durations.items()],
+        )
+
+
+class CounterBlock:
+    """One worker's counter block. The main process :meth:`create`\\ s it; the worker
+    :meth:`attach`\\ es. Slot access is by name (``block.get("spans_stored")``) or, in
+    the worker's hot loop, by index through :attr:`slots` (a ``memoryview`` of u64)."""
+
+    def __init__(self, shm: shared_memory.SharedMemory, owner: bool) -> None:
+        self._shm = shm
+        self._owner = owner
+        buf = shm.buf
+        self.control = buf[CONTROL_OFFSET:SLOTS_OFFSET].cast("Q")
+        self.slots = buf[SLOTS_OFFSET:HIST_OFFSET].cast("Q")
+        self.hist = buf[HIST_OFFSET : HIST_OFFSET + 8 * 2 * N_HIST].cast("Q")
+        self._snap = buf[SNAP_OFFSET : SNAP_OFFSET + SNAP_HEADER.size + SNAP_CAPACITY]
+        self._snap_words = self._snap[: SNAP_HEADER.size].cast("Q")
+
+    @property
+    def name(self) -> str:
+        return self._shm.name
+
+    @classmethod
+    def create(cls, name: str | None = None) -> CounterBlock:
+        shm = shared_memory.SharedMemory(name=name, create=True, size=BLOCK_SIZE)
+        shm.buf[: SNAP_OFFSET + SNAP_HEADER.size] = bytes(SNAP_OFFSET + SNAP_HEADER.size)
+        shm.buf[0:8] = MAGIC
+        return cls(shm, owner=True)
+
+    @classmethod
+    def attach(cls, name: str) -> CounterBlock:
+        shm = _attach_untracked(name)
+        if bytes(shm.buf[0:8]) != MAGIC:
+            shm.close()
+            raise ValueError(f"shared memory {name!r} is not an AgentTrace counter block")
+        return cls(shm, owner=False)
+
+    # --- slots ---------------------------------------------------------------
+
+    def get(self, name: str) -> int:
+        return self.slots[SLOT[name]]
+
+    def set(self, name: str, value: int) -> None:
+        self.slots[SLOT[name]] = value
+
+    def add(self, name: str, n: int = 1) -> None:
+        i = SLOT[name]
+        self.slots[i] += n
+
+    def values(self) -> dict[str, int]:
+        return dict(zip(SLOTS, self.slots.tolist(), strict=True))
+
+    def observe_latency(self, which: int, seconds: float) -> None:
+        base = which * N_HIST
+        self.hist[base + bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        prefix = "wal" if which == WAL_HIST else "seal"
+        self.add(f"{prefix}_count")
+        self.add(f"{prefix}_sum_ns", int(seconds * 1e9))
+
+    def histogram(self, which: int) -> list[int]:
+        return self.hist[which * N_HIST : (which + 1) * N_HIST].tolist()
+
+    # --- control words (main process writes) ----------------------------------
+
+    @property
+    def drain(self) -> bool:
+        return bool(self.control[0])
+
+    @drain.setter
+    def drain(self, value: bool) -> None:
+        self.control[0] = int(value)
+
+    @property
+    def reload_generation(self) -> int:
+        return self.control[1]
+
+    def request_reload(self) -> None:
+        self.control[1] += 1
+
+    # --- domain snapshot (seqlock) --------------------------------------------
+
+    def publish(self, snap: DomainSnapshot) -> bool:
+        """Write a snapshot; False (and nothing written) if it does not fit."""
+        data = _snap_encoder.encode(snap)
+        if len(data) > SNAP_CAPACITY:
+            return False
+        words = self._snap_words
+        seq = words[0]
+        words[0] = seq + 1  # odd: writing
+        words[1] = len(data)
+        self._snap[SNAP_HEADER.size : SNAP_HEADER.size + len(data)] = data
+        words[0] = seq + 2
+        return True
+
+    def read_snapshot(self, *, retries: int = 100) -> DomainSnapshot:
+        words = self._snap_words
+        for _ in range(retries):
+            seq = words[0]
+            if seq & 1:
+                time.sleep(0)
+                continue
+            length = words[1]
+            if length > SNAP_CAPACITY:
+                continue
+            data = bytes(self._snap[SNAP_HEADER.size : SNAP_HEADER.size + length])
+            if words[0] == seq:
+                if length == 0:
+                    return DomainSnapshot()
+                try:
+                    return _snap_decoder.decode(data)
+                except msgspec.DecodeError:
+                    continue
+        return DomainSnapshot()
+
+    # --- lifetime --------------------------------------------------------------
+
+    def close(self) -> None:
+        for view in (self.control, self.slots, self.hist, self._snap_words, self._snap):
+            view.release()
+        self._shm.close()
+
+    def unlink(self) -> None:
+        if self._owner:
+            self._shm.unlink()
+
+
+def _attach_untracked(name: str) -> shared_memory.SharedMemory:
+    """Attach without registering with multiprocessing's resource tracker: the block
+    belongs to the main process, and a worker's tracker must not unlink it when the
+    worker exits (a known hazard of ``SharedMemory`` before Python 3.13's ``track=``)."""
+    try:
+        return shared_memory.SharedMemory(name=name, create=False, track=False)  # type: ignore[call-arg]
+    except TypeError:
+        from multiprocessing import resource_tracker
+
+        original = resource_tracker.register
+        resource_tracker.register = lambda *a, **k: None  # type: ignore[assignment]
+        try:
+            return shared_memory.SharedMemory(name=name, create=False)
+        finally:
+            resource_tracker.register = original  # type: ignore[assignment]
+
+
+def merge_values(blocks: list[dict[str, int]]) -> dict[str, Any]:
+    """Sum slot values over workers (pid/heartbeat/ready are per worker; not summed)."""
+    out: dict[str, int] = {}
+    for values in blocks:
+        for k, v in values.items():
+            out[k] = out.get(k, 0) + v
+    return out
