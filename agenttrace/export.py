@@ -32,7 +32,9 @@ __all__ = [
     "EXPORT_FORMATS",
     "STATUS_NAMES",
     "ExportError",
+    "SpanLike",
     "SpanRecord",
+    "as_record",
     "export_spans",
     "iter_csv",
     "iter_jsonl",
@@ -142,10 +144,18 @@ def span_record(span: Span) -> SpanRecord:
 _json = msgspec.json.Encoder()
 
 
-def iter_jsonl(spans: Iterable[Span]) -> Iterator[bytes]:
+SpanLike = Span | SpanRecord
+
+
+def as_record(span: SpanLike) -> SpanRecord:
+    """``span`` as a :class:`SpanRecord` (records pass through unchanged)."""
+    return span if isinstance(span, SpanRecord) else span_record(span)
+
+
+def iter_jsonl(spans: Iterable[SpanLike]) -> Iterator[bytes]:
     """One JSON object per span, each line ending in ``\\n``."""
     for span in spans:
-        yield _json.encode(span_record(span)) + b"\n"
+        yield _json.encode(as_record(span)) + b"\n"
 
 
 def _csv_row(rec: SpanRecord) -> list[Any]:
@@ -160,13 +170,13 @@ def _csv_row(rec: SpanRecord) -> list[Any]:
     return row
 
 
-def iter_csv(spans: Iterable[Span], *, chunk_rows: int = 1000) -> Iterator[bytes]:
+def iter_csv(spans: Iterable[SpanLike], *, chunk_rows: int = 1000) -> Iterator[bytes]:
     """CSV with a header row (:data:`CSV_COLUMNS`), yielded in chunks of UTF-8 bytes."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for rows, span in enumerate(spans, 1):
-        writer.writerow(_csv_row(span_record(span)))
+        writer.writerow(_csv_row(as_record(span)))
         if rows % chunk_rows == 0:
             yield buf.getvalue().encode()
             buf.seek(0)
@@ -179,7 +189,7 @@ def _write_stream(chunks: Iterator[bytes], out: BinaryIO) -> None:
         out.write(chunk)
 
 
-def _write_parquet(spans: Iterable[Span], path: Path, progress: Callable[[int], None] | None, batch: int) -> int:
+def _write_parquet(spans: Iterable[SpanLike], path: Path, progress: Callable[[int], None] | None, batch: int) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -198,7 +208,7 @@ def _write_parquet(spans: Iterable[Span], path: Path, progress: Callable[[int], 
     with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
         rows: list[dict[str, Any]] = []
         for span in spans:
-            rec = msgspec.structs.asdict(span_record(span))
+            rec = msgspec.structs.asdict(as_record(span))
             rec["attributes"] = _json.encode(rec["attributes"]).decode()
             rec["events"] = _json.encode(rec["events"]).decode()
             rows.append(rec)
@@ -232,14 +242,14 @@ _ARROW_TYPES = {
 
 
 def export_spans(
-    spans: Iterable[Span],
+    spans: Iterable[SpanLike],
     path: str | Path,
     fmt: str,
     *,
     progress: Callable[[int], None] | None = None,
     batch: int = 5000,
 ) -> int:
-    """Write ``spans`` to ``path`` as ``fmt`` (jsonl, csv or parquet); return the count.
+    """Write ``spans`` (Spans or SpanRecords) to ``path`` as ``fmt`` (jsonl, csv or parquet); return the count.
 
     ``progress(n)`` is called after each ``n`` spans written. The file is written
     to ``PATH.tmp`` and renamed, so a failed export never leaves a half file.
@@ -251,7 +261,7 @@ def export_spans(
     tmp = path.with_name(path.name + ".tmp")
     count = 0
 
-    def counted() -> Iterator[Span]:
+    def counted() -> Iterator[SpanLike]:
         nonlocal count
         pending = 0
         for span in spans:

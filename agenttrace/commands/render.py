@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agenttrace.model import Span
+from agenttrace.export import SpanRecord
+from agenttrace.store.results import TraceTree
 
 __all__ = [
     "fmt_cost",
@@ -24,7 +25,7 @@ __all__ = [
     "fmt_tokens",
     "print_json",
     "print_table",
-    "span_tree_order",
+    "tree_order",
     "waterfall",
 ]
 
@@ -96,33 +97,25 @@ def print_table(
     _console(file).print(table)
 
 
-def span_tree_order(spans: Sequence[Span]) -> list[tuple[Span, int]]:
-    """Spans in depth-first order with their depth; siblings by start time.
+def tree_order(tree: TraceTree) -> list[tuple[SpanRecord, int]]:
+    """The trace's spans depth-first with their depth, as the engine's tree links them.
 
-    A span whose parent is not in ``spans`` (lost, or still running when the trace
-    was read) is shown as a root rather than hidden.
+    Roots (including orphans whose parent never arrived) come first by start time;
+    a span the links do not reach is still shown, at the top level, rather than hidden.
     """
-    by_id = {s.span_id: s for s in spans}
-    children: dict[bytes, list[Span]] = {}
-    roots: list[Span] = []
-    for s in spans:
-        if s.parent_id and s.parent_id in by_id and s.parent_id != s.span_id:
-            children.setdefault(s.parent_id, []).append(s)
-        else:
-            roots.append(s)
-    order: list[tuple[Span, int]] = []
-    seen: set[bytes] = set()
-    stack = [(s, 0) for s in sorted(roots, key=lambda s: (s.start_ns, s.name), reverse=True)]
+    by_id = {s.span_id: s for s in tree.spans}
+    order: list[tuple[SpanRecord, int]] = []
+    seen: set[str] = set()
+    stack = [(r, 0) for r in reversed(tree.root_ids)]
     while stack:
-        span, depth = stack.pop()
-        if span.span_id in seen:  # a parent cycle in bad data must not loop forever
+        span_id, depth = stack.pop()
+        span = by_id.get(span_id)
+        if span is None or span_id in seen:  # a parent cycle in bad data must not loop forever
             continue
-        seen.add(span.span_id)
+        seen.add(span_id)
         order.append((span, depth))
-        kids = sorted(children.get(span.span_id, ()), key=lambda s: (s.start_ns, s.name), reverse=True)
-        stack.extend((k, depth + 1) for k in kids)
-    # Spans only reachable through a cycle: show them at the top level.
-    order.extend((s, 0) for s in spans if s.span_id not in seen)
+        stack.extend((c, depth + 1) for c in reversed(tree.children.get(span_id, [])))
+    order.extend((s, 0) for s in tree.spans if s.span_id not in seen)
     return order
 
 
@@ -137,39 +130,39 @@ def _bar(start: int, end: int, t0: int, total: int, width: int) -> str:
     return " " * left + "█" * (right - left) + " " * (width - right)
 
 
-def waterfall(spans: Sequence[Span], *, bar_width: int = 40, file: Any = None, title: str | None = None) -> None:
-    """Print ``spans`` (one trace) as an indented tree with bars on a shared time axis."""
-    if not spans:
+def waterfall(tree: TraceTree, *, bar_width: int = 40, file: Any = None, title: str | None = None) -> None:
+    """Print one trace as an indented tree with bars on a shared time axis."""
+    if not tree.spans:
         return
-    t0 = min(s.start_ns for s in spans)
-    t1 = max(s.end_ns for s in spans)
+    t0 = min(s.start_ns for s in tree.spans)
+    t1 = max(s.end_ns for s in tree.spans)
     total = t1 - t0
     table = Table(title=title, header_style="bold", box=None, pad_edge=False, title_justify="left")
     table.add_column("span", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column(f"0 {'─' * (bar_width - 2 - len(fmt_duration_ns(total)))} {fmt_duration_ns(total)}", no_wrap=True)
+    axis_end = fmt_duration_ns(total)
+    table.add_column(f"0 {'─' * max(bar_width - 3 - len(axis_end), 1)} {axis_end}", no_wrap=True)
     table.add_column("tokens", justify="right", no_wrap=True)
     table.add_column("cost", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
-    for span, depth in span_tree_order(spans):
-        error = span.status == 2
-        style = "red" if error else ""
+    for span, depth in tree_order(tree):
+        error = span.status == "error"
         label = Text("  " * depth)
-        label.append("✗ " if error else "", style="bold red")
-        label.append(span.name, style=style or "")
+        if error:
+            label.append("✗ ", style="bold red")
+        label.append(span.name, style="red" if error else "")
         if span.model:
             label.append(f" {span.model}", style="dim")
-        tokens = (span.usage.input_tokens + span.usage.output_tokens) if span.usage else 0
-        note = Text(span.status_message or ("error" if error else ""), style="red") if error else Text("")
+        note = Text(span.status_message or "error", style="red") if error else Text("")
         table.add_row(
             label,
             Text(span.kind, style="cyan"),
             Text("+" + fmt_duration_ns(span.start_ns - t0), style="dim"),
             fmt_duration_ns(span.end_ns - span.start_ns),
             Text(_bar(span.start_ns, span.end_ns, t0, total, bar_width), style="red" if error else "green"),
-            fmt_tokens(tokens),
+            fmt_tokens(span.total_tokens),
             fmt_cost(span.cost_usd),
             note,
         )

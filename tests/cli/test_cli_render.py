@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 
-from agenttrace.commands.render import fmt_cost, fmt_duration_ns, span_tree_order, waterfall
+from agenttrace.commands.render import fmt_cost, fmt_duration_ns, tree_order, waterfall
+from agenttrace.export import span_record
 from agenttrace.model import Span, Usage
+from agenttrace.store.results import TokenTotals, TraceTree
 
 T = b"t" * 16
 MS = 1_000_000
@@ -32,14 +34,41 @@ TRACE = [
 ]
 
 
+def _tree(spans: list[Span]) -> TraceTree:
+    """A TraceTree linked the way the engine documents it (children and roots by start time)."""
+    recs = sorted((span_record(s) for s in spans), key=lambda r: r.start_ns)
+    ids = {r.span_id for r in recs}
+    children: dict[str, list[str]] = {}
+    for r in recs:
+        if r.parent_id in ids:
+            children.setdefault(r.parent_id, []).append(r.span_id)
+    roots = [r.span_id for r in recs if r.parent_id not in ids]
+    return TraceTree(
+        trace_id=T.hex(),
+        spans=recs,
+        root_ids=roots,
+        children=children,
+        orphan_ids=[r.span_id for r in recs if r.parent_id and r.parent_id not in ids],
+        span_count=len(recs),
+        errors=sum(r.status == "error" for r in recs),
+        tokens=TokenTotals(),
+        cost_usd=0.0,
+        start_ns=recs[0].start_ns,
+        end_ns=max(r.end_ns for r in recs),
+        duration_ms=0.0,
+        services=[],
+        session_id="",
+    )
+
+
 def _render(spans: list[Span]) -> list[str]:
     buf = io.StringIO()
-    waterfall(spans, bar_width=40, file=buf)
+    waterfall(_tree(spans), bar_width=40, file=buf)
     return buf.getvalue().splitlines()
 
 
 def test_tree_order_is_depth_first_with_siblings_by_start() -> None:
-    assert [(s.name, d) for s, d in span_tree_order(TRACE)] == [
+    assert [(s.name, d) for s, d in tree_order(_tree(TRACE))] == [
         ("agent run", 0),
         ("plan", 1),
         ("search", 1),
@@ -49,9 +78,15 @@ def test_tree_order_is_depth_first_with_siblings_by_start() -> None:
 
 def test_orphans_are_shown_at_the_top_level_not_hidden() -> None:
     orphan = _span("z", "q", "late child", 10, 20)
-    order = span_tree_order([*TRACE, orphan])
+    order = tree_order(_tree([*TRACE, orphan]))
     assert ("late child", 0) in [(s.name, d) for s, d in order]
     assert len(order) == 5
+
+
+def test_spans_the_links_miss_are_still_shown() -> None:
+    tree = _tree(TRACE)
+    tree.root_ids = []  # as if the links were damaged: nothing may vanish from the view
+    assert sorted(s.name for s, _ in tree_order(tree)) == ["agent run", "fetch", "plan", "search"]
 
 
 def test_waterfall_rows_show_indent_kind_duration_tokens_cost_and_errors() -> None:
