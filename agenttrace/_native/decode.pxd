@@ -1,0 +1,1 @@
+cpdef tuple decode_batch(list datagrams)

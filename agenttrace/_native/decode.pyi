@@ -1,0 +1,3 @@
+from agenttrace.model import Span
+
+def decode_batch(datagrams: list[bytes]) -> tuple[list[tuple[bytes, list[Span]]], dict[str, int]]: ...

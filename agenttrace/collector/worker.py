@@ -1,0 +1,296 @@
+"""A worker process: drain one ring, decode, enrich, append to the store.
+
+Division of labour with the receive path (``agenttrace/_native/recv``): the receiver
+thread in the main process has already checked each datagram's 20-byte header (bad
+magic, unknown version and short datagrams are counted there) and tracked every
+sender's sequence numbers (gaps counted as lost; SO_REUSEPORT hashes one sender to
+one socket, so a receiver sees a sender's whole sequence). That lets the receiver
+spread datagrams over the rings freely. A worker therefore only:
+
+1. pops a batch of raw datagrams from its ring (shared memory owned by the main
+   process, so a ring outlives a worker that dies);
+2. decodes each with msgspec (``agenttrace._native.load("decode")``: a compiled loop
+   over the batch, or its twin) — a payload that does not decode is counted by
+   reason (``bad_payload``, ``truncated``, ...) and skipped;
+3. runs the enrichment stages over the batch (``stage(spans) -> None``, edits in
+   place; cost attribution is :class:`agenttrace.pricing.CostStage` when installed);
+4. appends ``(raw, spans)`` to its :class:`~agenttrace.store.SegmentWriter`, which
+   writes the WAL first, then the column builders; ``tick()`` seals by age/size.
+
+Crash window, and the choice made: the ring's ``pop_many`` advances the ring's tail
+when it returns, so a datagram popped but not yet in the WAL lives only in this
+process. Rather than ask the ring for a peek/commit pair (at-least-once plus
+dedupe on replay), the worker keeps the window to one batch and *counts* it: the
+counter block records ``popped`` before the batch is worked and ``done`` after each
+datagram is stored or dropped. A restarted worker finds ``popped - done`` datagrams
+unaccounted for and counts them as ``dropped{reason="worker_crash"}``, so
+``sent = stored + dropped + lost`` still holds exactly. Everything in the ring (not
+yet popped) and in the WAL (replayed by ``SegmentWriter.open()``) is kept.
+
+The worker never handles SIGINT/SIGTERM itself: the main process owns shutdown and
+sets the block's ``drain`` word; the worker empties its ring, seals and exits 0. A
+worker whose parent has gone drains and exits the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from agenttrace import wire
+from agenttrace._native import load
+from agenttrace.collector.config import CollectorConfig, load_config
+from agenttrace.collector.counters import SEAL_HIST, SLOT, WAL_HIST, CounterBlock, DomainCounters
+from agenttrace.errors import WireError
+from agenttrace.model import Span
+
+__all__ = ["Stage", "WorkerSpec", "build_stages", "run_worker"]
+
+log = logging.getLogger("agenttrace.collector.worker")
+
+Stage = Callable[[list[Span]], None]
+
+BATCH = 256  # datagrams per pop_many: bounds the crash window and the latency of a drain check
+IDLE_MIN_S = 0.0002
+IDLE_MAX_S = 0.005  # at most this long asleep with an empty ring; the ring absorbs the burst meanwhile
+
+
+class WorkerSpec(msgspec.Struct, frozen=True):
+    """Everything a freshly spawned worker needs (picklable, small)."""
+
+    worker_id: int
+    ring_name: str
+    block_name: str
+    data_dir: str
+    parent_pid: int
+    config_path: str | None = None
+    overrides: dict[str, Any] = {}
+
+
+def build_stages(cfg: CollectorConfig) -> list[Stage]:
+    """The enrichment pipeline, in order. Cost attribution joins when the pricing area
+    provides ``CostStage``; until then the pipeline is empty (spans keep SDK costs)."""
+    stages: list[Stage] = []
+    try:
+        from agenttrace import pricing
+    except ImportError:  # pragma: no cover - the package always has it
+        return stages
+    cost_stage = getattr(pricing, "CostStage", None)
+    if cost_stage is not None:
+        pricing_cfg_cls = getattr(pricing, "PricingConfig", None)
+        if pricing_cfg_cls is not None:
+            pcfg = msgspec.convert(cfg.pricing, pricing_cfg_cls, strict=False)
+            factory = getattr(cost_stage, "from_config", None)
+            stages.append(factory(pcfg) if factory is not None else cost_stage(pcfg))
+        else:
+            stages.append(cost_stage())
+    return stages
+
+
+def _open_writer(spec: WorkerSpec, cfg: CollectorConfig, replay: Callable[[bytes], list[Span]]) -> Any:
+    try:
+        from agenttrace.store import SegmentWriter
+    except ImportError:
+        from agenttrace.store.writer import SegmentWriter
+    writer = SegmentWriter(spec.data_dir, spec.worker_id, cfg.writer_config(), replay=replay)
+    writer.open()
+    return writer
+
+
+def _configure_logging(cfg: CollectorConfig, worker_id: int) -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    handler: logging.Handler = (
+        logging.FileHandler(cfg.collector.log_file) if cfg.collector.log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter(f"%(asctime)s worker-{worker_id} %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(cfg.collector.log_level.upper())
+
+
+def run_worker(spec: WorkerSpec) -> None:
+    """Entry point of a worker process (started by the supervisor with "spawn")."""
+    # Shutdown is the main process's job: a ^C on the terminal reaches the whole
+    # process group, and we must not die before the ring is drained.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    cfg = load_config(spec.config_path, overrides=spec.overrides)
+    _configure_logging(cfg, spec.worker_id)
+    block = CounterBlock.attach(spec.block_name)
+    try:
+        _Worker(spec, cfg, block).run()
+    finally:
+        block.close()
+
+
+class _Worker:
+    def __init__(self, spec: WorkerSpec, cfg: CollectorConfig, block: CounterBlock) -> None:
+        self.spec = spec
+        self.cfg = cfg
+        self.block = block
+        self.decode_mod = load("decode")
+        self.stages = build_stages(cfg)
+        self.domain = DomainCounters(cfg.metrics.max_label_values)
+
+    def replay(self, raw: bytes) -> list[Span]:
+        """Decode a WAL record on reopen (it decoded once already; stages run again)."""
+        try:
+            spans = wire.decode(raw).spans
+        except WireError:
+            return []
+        self._enrich(spans)
+        return spans
+
+    def _enrich(self, spans: list[Span]) -> None:
+        for stage in self.stages:
+            try:
+                stage(spans)
+            except Exception:
+                # A faulty stage must not lose data: the spans are stored unenriched.
+                log.exception("enrichment stage %r failed; storing spans without it", stage)
+
+    def run(self) -> None:
+        block, slots = self.block, self.block.slots
+        # Account for a predecessor killed mid-batch (see the module docstring).
+        in_flight = slots[SLOT["popped"]] - slots[SLOT["done"]]
+        if in_flight > 0:
+            log.warning("previous worker died with %d datagrams in flight; counted as worker_crash", in_flight)
+            slots[SLOT["dropped_worker_crash"]] += in_flight
+            slots[SLOT["done"]] = slots[SLOT["popped"]]
+        slots[SLOT["pid"]] = os.getpid()
+        slots[SLOT["started"]] += 1
+        self.domain.load(block.read_snapshot())
+
+        ring = load("ring").Ring.attach(self.spec.ring_name)
+        writer = _open_writer(self.spec, self.cfg, self.replay)
+        slots[SLOT["store_writable"]] = 1
+        slots[SLOT["ready"]] = 1
+        log.info("worker %d running (pid %d, ring %s)", self.spec.worker_id, os.getpid(), self.spec.ring_name)
+        try:
+            self._loop(ring, writer)
+        finally:
+            slots[SLOT["ready"]] = 0
+            t0 = time.perf_counter()
+            try:
+                writer.close()
+                block.observe_latency(SEAL_HIST, time.perf_counter() - t0)
+            except Exception:
+                log.exception("closing the store failed")
+                slots[SLOT["store_writable"]] = 0
+            self._publish_store(writer)
+            block.publish(self.domain.snapshot())
+            ring.close()
+
+    def _loop(self, ring: Any, writer: Any) -> None:
+        block, slots = self.block, self.block.slots
+        publish_every = self.cfg.metrics.publish_interval_ms / 1000
+        next_publish = time.monotonic() + publish_every
+        reload_gen = block.reload_generation
+        idle = IDLE_MIN_S
+        parent = self.spec.parent_pid
+        i_popped, i_hb = SLOT["popped"], SLOT["heartbeat_ns"]
+        while True:
+            batch = ring.pop_many(BATCH)
+            if batch:
+                slots[i_popped] += len(batch)
+                self._process(batch, writer)
+                idle = IDLE_MIN_S
+            now = time.monotonic()
+            if not batch or now >= next_publish:
+                self._tick(writer)
+                slots[i_hb] = time.time_ns()
+                if now >= next_publish:
+                    block.publish(self.domain.snapshot())
+                    self._publish_store(writer)
+                    next_publish = now + publish_every
+                    if block.reload_generation != reload_gen:
+                        reload_gen = block.reload_generation
+                        self._reload()
+                if not batch:
+                    if block.drain or os.getppid() != parent:
+                        return
+                    time.sleep(idle)
+                    idle = min(idle * 2, IDLE_MAX_S)
+
+    def _process(self, batch: list[bytes], writer: Any) -> None:
+        slots = self.block.slots
+        good, errors = self.decode_mod.decode_batch(batch)
+        for reason, n in errors.items():
+            slots[SLOT.get(f"dropped_{reason}", SLOT["dropped_bad_payload"])] += n
+            slots[SLOT["done"]] += n
+        if not good:
+            return
+        all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
+        self._enrich(all_spans)
+        i_done, i_dg, i_sp = SLOT["done"], SLOT["datagrams_stored"], SLOT["spans_stored"]
+        observe = self.block.observe_latency
+        perf = time.perf_counter
+        stored: list[Span] = []
+        for raw, spans in good:
+            t0 = perf()
+            try:
+                writer.append(raw, spans)
+            except Exception:
+                self._store_failed()
+                slots[SLOT["dropped_store_error"]] += 1
+                slots[i_done] += 1
+                continue
+            observe(WAL_HIST, perf() - t0)
+            slots[i_dg] += 1
+            slots[i_sp] += len(spans)
+            slots[i_done] += 1
+            stored.extend(spans)
+        self.domain.observe(stored)
+
+    def _tick(self, writer: Any) -> None:
+        before = _stat(writer, "segments")
+        t0 = time.perf_counter()
+        try:
+            writer.tick()
+        except Exception:
+            self._store_failed()
+            return
+        if _stat(writer, "segments") != before:
+            self.block.observe_latency(SEAL_HIST, time.perf_counter() - t0)
+            self.block.slots[SLOT["store_writable"]] = 1
+
+    def _store_failed(self) -> None:
+        if self.block.slots[SLOT["store_writable"]]:
+            log.exception("the store refused a write; datagrams are counted as dropped (store_error)")
+        self.block.slots[SLOT["store_writable"]] = 0
+
+    def _publish_store(self, writer: Any) -> None:
+        slots = self.block.slots
+        slots[SLOT["segments"]] = _stat(writer, "segments")
+        slots[SLOT["store_bytes"]] = _stat(writer, "bytes")
+        slots[SLOT["wal_bytes"]] = _stat(writer, "wal_bytes")
+
+    def _reload(self) -> None:
+        """SIGHUP in the main process: reopen the log, re-read the pricing table."""
+        try:
+            cfg = load_config(self.spec.config_path, overrides=self.spec.overrides)
+        except Exception:
+            log.exception("reload: keeping the running configuration")
+            return
+        self.cfg = cfg
+        _configure_logging(cfg, self.spec.worker_id)
+        try:
+            self.stages = build_stages(cfg)
+        except Exception:
+            log.exception("reload: keeping the running enrichment stages")
+        log.info("worker %d reloaded its configuration", self.spec.worker_id)
+
+
+def _stat(writer: Any, name: str) -> int:
+    stats = getattr(writer, "stats", None)
+    return int(getattr(stats, name, 0) or 0) if stats is not None else 0
