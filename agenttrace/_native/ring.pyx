@@ -1,0 +1,294 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Single-producer/single-consumer byte ring in shared memory (compiled build).
+
+Layout and memory ordering: ``docs/format/ring.md``. The twin ``ring_py.py`` reads
+and writes the same bytes. Producer-side hot path for receive threads: the ``cdef``
+``reserve``/``commit`` pair in ``ring.pxd``, usable without the GIL.
+"""
+
+from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
+
+from agenttrace._native.ring_py import (
+    DEFAULT_MAX_RECORD,
+    HEADER_SIZE,
+    MAGIC,
+    MAX_RECORD_LIMIT,
+    VERSION,
+    WRAP,
+    RingCorruptError,
+    RingFormatError,
+    Ring as _TwinRing,
+    _attach_untracked,
+    _check_sizes,
+    record_size,
+)
+
+from multiprocessing.shared_memory import SharedMemory
+
+__all__ = [
+    "DEFAULT_MAX_RECORD",
+    "HEADER_SIZE",
+    "MAGIC",
+    "MAX_RECORD_LIMIT",
+    "VERSION",
+    "WRAP",
+    "Ring",
+    "RingCorruptError",
+    "RingFormatError",
+    "record_size",
+]
+
+assert HEADER_SIZE == RING_HEADER_SIZE and WRAP == RING_WRAP
+
+
+cdef class Ring:
+    """One end (or both) of an SPSC ring. Build with :meth:`create` or :meth:`attach`.
+
+    >>> ring = Ring.create(4096)
+    >>> ring.push(b"hello"), ring.pop()
+    (True, b'hello')
+    >>> ring.close(); ring.unlink()
+    """
+
+    def __cinit__(self):
+        self._has_view = False
+        self.pinned = 0
+
+    def __init__(self, shm, *, owner):
+        # Validate with the twin's checks (one place that knows the header rules),
+        # then keep raw pointers for the compiled paths.
+        _TwinRing(shm, owner=owner)._release_views()
+        self._shm = shm
+        self._owner = owner
+        PyObject_GetBuffer(shm.buf, &self._view, PyBUF_WRITABLE)
+        self._has_view = True
+        self._hdr = <uint64_t *>self._view.buf
+        self._data = <char *>self._view.buf + RING_HEADER_SIZE
+        self.capacity = self._hdr[H_CAPACITY]
+        self.max_record = self._hdr[H_MAX_RECORD]
+        self._tail_cache = at_load_acquire(&self._hdr[H_TAIL])
+        self._pending_wrap = 0
+
+    def __dealloc__(self):
+        if self._has_view:
+            PyBuffer_Release(&self._view)
+            self._has_view = False
+
+    @classmethod
+    def create(cls, capacity, *, name=None, max_record=DEFAULT_MAX_RECORD):
+        """Create a ring of ``capacity`` data bytes; this process owns (and should
+        eventually :meth:`unlink`) the shared-memory name."""
+        _check_sizes(capacity, max_record)
+        shm = SharedMemory(name=name, create=True, size=HEADER_SIZE + capacity)
+        buf = shm.buf
+        buf[:8] = MAGIC
+        ints = buf[8:16].cast("I")
+        ints[0], ints[1] = VERSION, HEADER_SIZE
+        ints.release()
+        q = buf[16:32].cast("Q")
+        q[0], q[1] = capacity, max_record
+        q.release()
+        return cls(shm, owner=True)
+
+    @classmethod
+    def attach(cls, name):
+        """Open the ring another process created, by its name."""
+        shm = _attach_untracked(name)
+        try:
+            return cls(shm, owner=False)
+        except BaseException:
+            shm.close()
+            raise
+
+    @property
+    def name(self):
+        """The shared-memory name to pass to :meth:`attach`."""
+        return self._shm.name
+
+    # --- producer (cdef API, see ring.pxd) ------------------------------------
+
+    cdef uint64_t free_bytes(self) noexcept nogil:
+        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
+        cdef uint64_t tail = at_load_acquire(&self._hdr[H_TAIL])
+        self._tail_cache = tail
+        return self.capacity - (head - tail)
+
+    cdef char *reserve(self, size_t min_bytes, size_t want, size_t *got) noexcept nogil:
+        cdef uint64_t cap = self.capacity
+        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
+        cdef uint64_t off = head % cap
+        cdef uint64_t to_end = cap - off
+        cdef uint64_t free = cap - (head - self._tail_cache)
+        cdef uint64_t avail
+        cdef int attempt
+        want &= ~(<size_t>7)
+        for attempt in range(2):
+            if attempt == 1:
+                # The cached tail is stale (only ever behind): look at the real one.
+                self._tail_cache = at_load_acquire(&self._hdr[H_TAIL])
+                free = cap - (head - self._tail_cache)
+            avail = to_end if to_end < free else free
+            if avail >= min_bytes and avail >= 8:
+                self._pending_wrap = 0
+                got[0] = want if want < avail else avail
+                return self._data + off
+            if free > to_end and free - to_end >= min_bytes:
+                # The end of the area is too short: use its start; commit() writes
+                # the wrap marker that tells the consumer to skip the end.
+                avail = free - to_end
+                self._pending_wrap = to_end
+                got[0] = want if want < avail else avail
+                return self._data
+        got[0] = 0
+        return NULL
+
+    cdef void commit(self, size_t used, uint64_t records, uint64_t payload_bytes) noexcept nogil:
+        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
+        if used == 0:
+            self._pending_wrap = 0
+            return
+        if self._pending_wrap:
+            (<uint32_t *>(self._data + head % self.capacity))[0] = RING_WRAP
+            head += self._pending_wrap
+            self._pending_wrap = 0
+        at_store_release(&self._hdr[H_HEAD], head + used)
+        at_bump(&self._hdr[H_PUSHED], records)
+        at_bump(&self._hdr[H_BYTES_PUSHED], payload_bytes)
+
+    cdef void count_dropped(self, uint64_t full, uint64_t oversize) noexcept nogil:
+        if full:
+            at_bump(&self._hdr[H_DROPPED_FULL], full)
+        if oversize:
+            at_bump(&self._hdr[H_DROPPED_OVERSIZE], oversize)
+
+    cdef bint push_ptr(self, const char *data, size_t n) noexcept nogil:
+        cdef size_t need, got
+        cdef char *rec
+        if n > self.max_record:
+            at_bump(&self._hdr[H_DROPPED_OVERSIZE], 1)
+            return False
+        need = ring_record_size(n)
+        rec = self.reserve(need, need, &got)
+        if rec == NULL:
+            at_bump(&self._hdr[H_DROPPED_FULL], 1)
+            return False
+        memcpy(rec + 4, data, n)
+        (<uint32_t *>rec)[0] = <uint32_t>n
+        self.commit(need, 1, n)
+        return True
+
+    def push(self, data):
+        """Append one record. Returns False, and counts it, when the ring is full or
+        ``data`` is longer than ``max_record``. Never waits."""
+        cdef Py_buffer view
+        cdef bint ok
+        self._check_open()
+        if PyBytes_CheckExact(data):
+            return self.push_ptr(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data))
+        PyObject_GetBuffer(data, &view, 0)
+        try:
+            ok = self.push_ptr(<const char *>view.buf, <size_t>view.len)
+        finally:
+            PyBuffer_Release(&view)
+        return ok
+
+    # --- consumer -------------------------------------------------------------
+
+    def pop(self):
+        """Remove and return the oldest record, or None when the ring is empty."""
+        got = self.pop_many(1)
+        return got[0] if got else None
+
+    def pop_many(self, Py_ssize_t max_items):
+        """Remove and return up to ``max_items`` records, oldest first."""
+        cdef list out = []
+        cdef uint64_t cap = self.capacity
+        cdef uint64_t tail, head, t, off, nbytes = 0
+        cdef uint32_t n
+        cdef Py_ssize_t count = 0
+        self._check_open()
+        if max_items <= 0:
+            return out
+        tail = at_load_relaxed(&self._hdr[H_TAIL])
+        head = at_load_acquire(&self._hdr[H_HEAD])
+        t = tail
+        while t != head and count < max_items:
+            off = t % cap
+            n = (<uint32_t *>(self._data + off))[0]
+            if n == RING_WRAP:
+                t += cap - off
+                continue
+            if n > self.max_record or off + 4 + n > cap:
+                raise RingCorruptError(f"record length {n} is impossible here", offset=off)
+            out.append(PyBytes_FromStringAndSize(self._data + off + 4, n))
+            count += 1
+            nbytes += n
+            t += ring_record_size(n)
+        if t != tail:
+            at_store_release(&self._hdr[H_TAIL], t)
+            at_bump(&self._hdr[H_POPPED], <uint64_t>count)
+            at_bump(&self._hdr[H_BYTES_POPPED], nbytes)
+        return out
+
+    # --- anyone ---------------------------------------------------------------
+
+    def fill(self):
+        """Fraction of the data area in use, 0.0 .. 1.0 (from any process)."""
+        self._check_open()
+        cdef uint64_t tail = at_load_acquire(&self._hdr[H_TAIL])
+        cdef uint64_t head = at_load_acquire(&self._hdr[H_HEAD])
+        cdef uint64_t used = head - tail if head > tail else 0
+        if used > self.capacity:
+            used = self.capacity
+        return <double>used / <double>self.capacity
+
+    def stats(self):
+        """The ring's shared counters (the same numbers in every process)."""
+        self._check_open()
+        cdef uint64_t *h = self._hdr
+        return {
+            "pushed": at_load_relaxed(&h[H_PUSHED]),
+            "popped": at_load_relaxed(&h[H_POPPED]),
+            "dropped_full": at_load_relaxed(&h[H_DROPPED_FULL]),
+            "dropped_oversize": at_load_relaxed(&h[H_DROPPED_OVERSIZE]),
+            "bytes_pushed": at_load_relaxed(&h[H_BYTES_PUSHED]),
+            "bytes_popped": at_load_relaxed(&h[H_BYTES_POPPED]),
+        }
+
+    cdef int _check_open(self) except -1:
+        if not self._has_view:
+            raise ValueError("ring is closed")
+        return 0
+
+    def close(self):
+        """Unmap this process's view. The ring lives on until :meth:`unlink`."""
+        if not self._has_view:
+            return
+        if self.pinned:
+            raise RuntimeError(f"ring {self.name!r} is in use by a running receiver; stop it first")
+        PyBuffer_Release(&self._view)
+        self._has_view = False
+        self._hdr = NULL
+        self._data = NULL
+        self._shm.close()
+
+    def unlink(self):
+        """Remove the shared-memory name (normally done by the creator)."""
+        if self._owner:
+            self._shm.unlink()
+        else:
+            from multiprocessing.shared_memory import _posixshmem
+
+            _posixshmem.shm_unlink(self._shm._name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<Ring {self.name!r} capacity={self.capacity} max_record={self.max_record} compiled>"
