@@ -259,6 +259,16 @@ class Rollup:
                 mine.merge(r)
         return self
 
+    def merge_row(self, key: RollupKey, row: RollupRow) -> None:
+        """Add one row of a rollup as fine as this one or finer (the row is copied, not kept)."""
+        b = key[0]
+        key = (b - b % BUCKET_NS[self.granularity], *key[1:])  # type: ignore[assignment]
+        mine = self.rows.get(key)
+        if mine is None:
+            self.rows[key] = row.copy()
+        else:
+            mine.merge(row)
+
     def fold(self, granularity: str = "hour") -> Rollup:
         """A new rollup of the same spans with coarser buckets."""
         return Rollup(granularity).merge(self)

@@ -1,0 +1,723 @@
+"""The one query engine every reader uses (CLI, HTTP API, TUI, exporters).
+
+>>> engine = QueryEngine("/var/lib/agenttrace")                     # doctest: +SKIP
+>>> engine.trace("4bf92f3577b34da6a3ce929d0e0e4736").cost_usd        # doctest: +SKIP
+>>> engine.aggregate(["model"], since_ns=t0).rows                      # doctest: +SKIP
+
+What it promises:
+
+- **Footer skipping.** A segment is opened only if its footer says it may hold what is
+  asked: its start-time range overlaps the query's, its distinct services/kinds/models
+  include the filter's, its bloom filters may hold the trace or session id.
+- **Only the columns a query needs** are read (``SegmentReader.read_columns``); whole
+  spans are decoded only for the rows a page or a trace returns.
+- **Aggregates from rollups where they suffice.** Grouped by service/kind/model/status
+  and minute/hour/day, filtered on those only, an aggregate is answered from the
+  segments' minute rollups and from hour and day rollups the engine folds once and
+  keeps (segments never change). Only the minutes the range cuts through are read from
+  columns; a filter on anything else (session, trace, user, name) reads columns.
+- **Corrupt segments are skipped, and said so**: every result lists them in
+  ``skipped_segments`` (path, byte offset, reason).
+- **Compaction is invisible**: a segment named in another segment's ``footer.sources``
+  is ignored (see ``compaction.py``), so a crash mid-compaction never shows a span twice.
+
+Times: a span belongs to a range or a bucket by its ``start_ns``; ranges are
+``[since_ns, until_ns)``; minute/hour/day buckets are UTC.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
+from agenttrace.export import STATUS_NAMES, span_record
+from agenttrace.model import Span
+from agenttrace.store.results import (
+    AggregateResult,
+    AggregateRow,
+    SessionDetail,
+    SessionList,
+    SessionSummary,
+    SkippedSegment,
+    SpanFilter,
+    SpanPage,
+    TokenTotals,
+    TraceSummary,
+    TraceTree,
+)
+from agenttrace.store.rollup import BUCKET_NS, ROLLUP_COLUMNS, TOKEN_FIELDS, Rollup, RollupRow
+from agenttrace.store.sketch import RELATIVE_ERROR
+
+__all__ = ["GROUP_BY", "QueryEngine"]
+
+ROLLUP_DIMS = ("service", "kind", "model", "status")
+TIME_DIMS = ("minute", "hour", "day")
+GROUP_BY: tuple[str, ...] = ROLLUP_DIMS + TIME_DIMS
+_LEVELS = ("day", "hour", "minute")
+_DIM_INDEX = {"service": 1, "kind": 2, "model": 3, "status": 4}
+# Filter fields that rollup keys cannot answer: they force a column scan.
+_COLUMN_ONLY = ("session_id", "trace_id", "user_id", "name_contains")
+_SUMMARY_COLUMNS = ("session_id", "trace_id", "start_ns", "end_ns", "status", "service", "user_id", "model", "cost_usd")
+
+
+def _hex_to_bytes(value: str | bytes, size: int, what: str) -> bytes:
+    if isinstance(value, bytes):
+        raw = value
+    else:
+        try:
+            raw = bytes.fromhex(value.strip())
+        except ValueError:
+            raise ValueError(f"{what} must be {size * 2} hex digits, got {value!r}") from None
+    if len(raw) != size:
+        raise ValueError(f"{what} must be {size * 2} hex digits, got {len(raw) * 2}")
+    return raw
+
+
+class _Seg:
+    """One sealed segment as the engine sees it: footer facts, reader, cached rollups."""
+
+    __slots__ = ("_rollup", "day_dir", "max_end", "max_start", "min_start", "name", "path", "reader", "rows", "stamp")
+
+    def __init__(self, path: str, stamp: tuple[int, int, int], reader: Any) -> None:
+        self.path = path
+        self.name = os.path.basename(path)
+        self.day_dir = os.path.dirname(path)
+        self.stamp = stamp
+        self.reader = reader
+        f = reader.footer
+        self.rows: int = f.rows
+        self.min_start: int = f.min_start_ns
+        self.max_start: int = f.max_start_ns
+        self.max_end: int = f.max_end_ns
+        self._rollup: Rollup | None = None
+
+    @property
+    def sources(self) -> list[str]:
+        return list(getattr(self.reader.footer, "sources", None) or ())
+
+    def may_hold(self, flt: SpanFilter, trace_id: bytes | None) -> bool:
+        """False when the footer proves the segment holds no span matching ``flt``."""
+        if self.rows == 0:
+            return False
+        if flt.since_ns is not None and self.max_start < flt.since_ns:
+            return False
+        if flt.until_ns is not None and self.min_start >= flt.until_ns:
+            return False
+        f = self.reader.footer
+        for dim in ("service", "kind", "model"):
+            want = getattr(flt, dim)
+            have = getattr(f, dim + "s", None)
+            if want is not None and have is not None and want not in have:
+                return False
+        if trace_id is not None and not self.reader.may_contain_trace(trace_id):
+            return False
+        return not (flt.session_id is not None and not self.reader.may_contain_session(flt.session_id))
+
+    def rollup(self) -> Rollup:
+        """The segment's minute rollup: its rollup section, or rebuilt from columns if that is unreadable."""
+        if self._rollup is None:
+            try:
+                r = self.reader.rollup()
+                if r is None:
+                    raise StoreError("segment has no rollup section")
+            except (SegmentCorruptError, StoreError, ValueError):
+                r = Rollup()
+                r.add_columns(self.reader.read_columns(list(ROLLUP_COLUMNS)))
+            self._rollup = r
+        return self._rollup
+
+
+class _Index:
+    """Hour and day rollups of every live segment, folded once and grown as segments appear."""
+
+    def __init__(self) -> None:
+        self.members: set[str] = set()
+        self.levels: dict[str, Rollup] = {"hour": Rollup("hour"), "day": Rollup("day")}
+
+    def sync(self, segs: Sequence[_Seg], skipped: list[SkippedSegment]) -> None:
+        paths = {s.path for s in segs}
+        if not self.members <= paths:  # something was compacted away or deleted: rebuild
+            self.__init__()  # type: ignore[misc]
+        for s in segs:
+            if s.path in self.members:
+                continue
+            try:
+                r = s.rollup()
+            except SegmentCorruptError as exc:
+                skipped.append(SkippedSegment(path=exc.path, offset=exc.offset, reason=exc.detail))
+                continue
+            self.levels["hour"].merge(r)
+            self.levels["day"].merge(r)
+            self.members.add(s.path)
+
+
+def _decompose(lo: int | None, hi: int | None, levels: Sequence[str]) -> list[tuple[str, int | None, int | None]]:
+    """Split ``[lo, hi)`` into whole buckets of the coarsest level possible, then finer
+    ones at the edges, then ``columns`` for what cuts through a minute."""
+    if lo is not None and hi is not None and lo >= hi:
+        return []
+    if not levels:
+        return [("columns", lo, hi)]
+    size = BUCKET_NS[levels[0]]
+    a = None if lo is None else -(-lo // size) * size
+    b = None if hi is None else hi // size * size
+    if a is not None and b is not None and a >= b:
+        return _decompose(lo, hi, levels[1:])
+    out = [(levels[0], a, b)]
+    if lo is not None and a is not None and a > lo:
+        out += _decompose(lo, a, levels[1:])
+    if hi is not None and b is not None and b < hi:
+        out += _decompose(b, hi, levels[1:])
+    return out
+
+
+def _tokens(r: RollupRow | dict[str, int]) -> TokenTotals:
+    g = r.__getitem__ if isinstance(r, dict) else r.__getattribute__
+    t = TokenTotals(**{f: g(f) for f in TOKEN_FIELDS})
+    t.total_tokens = t.input_tokens + t.output_tokens
+    return t
+
+
+class _Acc:
+    """Running sums for one session or trace while scanning columns."""
+
+    __slots__ = ("cost", "errors", "first", "last", "models", "services", "spans", "tok", "traces", "users")
+
+    def __init__(self) -> None:
+        self.spans = 0
+        self.errors = 0
+        self.cost = 0.0
+        self.first: int | None = None
+        self.last: int | None = None
+        self.tok = dict.fromkeys(TOKEN_FIELDS, 0)
+        self.traces: set[bytes] = set()
+        self.services: Counter[str] = Counter()
+        self.users: Counter[str] = Counter()
+        self.models: set[str] = set()
+
+    def add(self, c: dict[str, list], i: int) -> None:
+        self.spans += 1
+        if c["status"][i] == 2:
+            self.errors += 1
+        self.cost += c["cost_usd"][i] or 0.0
+        s, e = c["start_ns"][i], c["end_ns"][i]
+        if self.first is None or s < self.first:
+            self.first = s
+        if self.last is None or e > self.last:
+            self.last = e
+        for f in TOKEN_FIELDS:
+            self.tok[f] += c[f][i] or 0
+        self.traces.add(c["trace_id"][i])
+        self.services[c["service"][i]] += 1
+        if c["user_id"][i]:
+            self.users[c["user_id"][i]] += 1
+        if c["model"][i]:
+            self.models.add(c["model"][i])
+
+    def summary(self, session_id: str) -> SessionSummary:
+        first, last = self.first or 0, self.last or 0
+        return SessionSummary(
+            session_id=session_id,
+            service=self.services.most_common(1)[0][0] if self.services else "",
+            user_id=self.users.most_common(1)[0][0] if self.users else "",
+            first_seen_ns=first,
+            last_seen_ns=last,
+            duration_ms=(last - first) / 1e6,
+            spans=self.spans,
+            traces=len(self.traces),
+            errors=self.errors,
+            tokens=_tokens(self.tok),
+            cost_usd=self.cost,
+            models=sorted(self.models),
+        )
+
+
+class QueryEngine:
+    """Answers queries over the sealed segments of ``data_dir`` (see the module docstring).
+
+    One engine can live as long as the process: it caches footers and rollups of
+    segments (which never change) and notices new, compacted and deleted files on each
+    query. Safe to share between threads.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, clock: Callable[[], int] = time.time_ns) -> None:
+        self.data_dir = Path(data_dir)
+        self._clock = clock
+        self._segs: dict[str, _Seg] = {}
+        self._bad: dict[str, tuple[tuple[int, int, int], SkippedSegment]] = {}
+        self._index = _Index()
+        self._lock = threading.RLock()
+
+    # --- segment set -------------------------------------------------------------
+
+    def segments(self) -> tuple[list[_Seg], list[SkippedSegment]]:
+        """Live segments (not superseded by a compacted one) and the corrupt ones left out."""
+        from agenttrace.store.layout import list_segments
+        from agenttrace.store.reader import SegmentReader
+
+        with self._lock:
+            live: dict[str, _Seg] = {}
+            bad: dict[str, tuple[tuple[int, int, int], SkippedSegment]] = {}
+            for info in list_segments(self.data_dir):
+                path = str(info.path)
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:  # compacted or expired between listing and stat
+                    continue
+                stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+                seg = self._segs.get(path)
+                if seg is not None and seg.stamp == stamp:
+                    live[path] = seg
+                    continue
+                old_bad = self._bad.get(path)
+                if old_bad is not None and old_bad[0] == stamp:
+                    bad[path] = old_bad
+                    continue
+                try:
+                    live[path] = _Seg(path, stamp, SegmentReader(path))
+                except FileNotFoundError:
+                    continue
+                except SegmentCorruptError as exc:
+                    bad[path] = (stamp, SkippedSegment(path=path, offset=exc.offset, reason=exc.detail))
+            superseded = {os.path.join(s.day_dir, src) for s in live.values() for src in s.sources}
+            for p in superseded:
+                live.pop(p, None)
+                bad.pop(p, None)
+            for p in set(self._segs) - set(live):
+                close = getattr(self._segs[p].reader, "close", None)
+                if close is not None:
+                    close()
+            self._segs, self._bad = live, bad
+            segs = sorted(live.values(), key=lambda s: (s.min_start, s.path))
+            return segs, [b for _, b in bad.values()]
+
+    def _read(self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment]) -> dict[str, list] | None:
+        try:
+            return seg.reader.read_columns(list(names))
+        except SegmentCorruptError as exc:
+            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+            return None
+
+    def _spans_at(self, seg: _Seg, rows: list[int], skipped: list[SkippedSegment]) -> list[Span]:
+        try:
+            return seg.reader.read_spans(rows)
+        except SegmentCorruptError as exc:
+            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+            return []
+
+    # --- traces ------------------------------------------------------------------
+
+    def trace_spans(self, trace_id: str | bytes) -> tuple[list[Span], list[SkippedSegment]]:
+        """The spans of one trace (model Structs, by start time) and the segments skipped."""
+        tid = _hex_to_bytes(trace_id, 16, "trace id")
+        segs, skipped = self.segments()
+        out: list[Span] = []
+        for seg in segs:
+            if not seg.reader.may_contain_trace(tid):
+                continue
+            cols = self._read(seg, ["trace_id"], skipped)
+            if cols is None:
+                continue
+            rows = [i for i, t in enumerate(cols["trace_id"]) if t == tid]
+            if rows:
+                out += self._spans_at(seg, rows, skipped)
+        out.sort(key=lambda s: (s.start_ns, s.span_id))
+        return out, skipped
+
+    def trace(self, trace_id: str | bytes) -> TraceTree:
+        """One trace with its span tree and totals; NotFoundError if no span has that id."""
+        spans, skipped = self.trace_spans(trace_id)
+        tid = _hex_to_bytes(trace_id, 16, "trace id").hex()
+        if not spans:
+            raise NotFoundError(
+                f"no trace {tid}" + (f" (skipped {len(skipped)} corrupt segment(s))" if skipped else "")
+            )
+        ids = {s.span_id for s in spans}
+        children: dict[str, list[str]] = {}
+        roots, orphans = [], []
+        tok = dict.fromkeys(TOKEN_FIELDS, 0)
+        for s in spans:
+            if s.usage is not None:
+                for f in TOKEN_FIELDS:
+                    tok[f] += getattr(s.usage, f)
+            if s.parent_id and s.parent_id in ids:
+                children.setdefault(s.parent_id.hex(), []).append(s.span_id.hex())
+            else:
+                roots.append(s.span_id.hex())
+                if s.parent_id:
+                    orphans.append(s.span_id.hex())
+        start = min(s.start_ns for s in spans)
+        end = max(s.end_ns for s in spans)
+        sessions = Counter(s.session_id for s in spans if s.session_id)
+        return TraceTree(
+            trace_id=tid,
+            spans=[span_record(s) for s in spans],
+            root_ids=roots,
+            children=children,
+            orphan_ids=orphans,
+            span_count=len(spans),
+            errors=sum(s.status == 2 for s in spans),
+            tokens=_tokens(tok),
+            cost_usd=sum(s.cost_usd or 0.0 for s in spans),
+            start_ns=start,
+            end_ns=end,
+            duration_ms=(end - start) / 1e6,
+            services=sorted({s.service for s in spans if s.service}),
+            session_id=sessions.most_common(1)[0][0] if sessions else "",
+            skipped_segments=skipped,
+        )
+
+    # --- spans by filter ---------------------------------------------------------
+
+    def _row_matcher(self, flt: SpanFilter, tid: bytes | None) -> tuple[list[str], Callable[[dict, int], bool]]:
+        checks: list[tuple[str, Any]] = []
+        for name in ("service", "kind", "model", "status", "session_id", "user_id"):
+            v = getattr(flt, name)
+            if v is not None:
+                checks.append((name, v))
+        if tid is not None:
+            checks.append(("trace_id", tid))
+        needle = flt.name_contains.lower() if flt.name_contains else None
+        lo, hi = flt.since_ns, flt.until_ns
+        names = ["start_ns", *(c for c, _ in checks)] + (["name"] if needle else [])
+
+        def match(c: dict, i: int) -> bool:
+            s = c["start_ns"][i]
+            if (lo is not None and s < lo) or (hi is not None and s >= hi):
+                return False
+            for col, v in checks:
+                if c[col][i] != v:
+                    return False
+            return needle is None or needle in c["name"][i].lower()
+
+        return names, match
+
+    def iter_spans(self, flt: SpanFilter | None = None) -> Iterator[Span]:
+        """Every span matching ``flt`` (ignoring limit and cursor), segment by segment,
+        oldest segment first. For exporters; corrupt segments are left out silently
+        (call :meth:`segments` first to learn about them)."""
+        flt = flt or SpanFilter()
+        tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
+        names, match = self._row_matcher(flt, tid)
+        segs, _ = self.segments()
+        for seg in segs:
+            if not seg.may_hold(flt, tid):
+                continue
+            cols = self._read(seg, names, [])
+            if cols is None:
+                continue
+            rows = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
+            if rows:
+                yield from self._spans_at(seg, rows, [])
+
+    def spans(self, flt: SpanFilter | None = None) -> SpanPage:
+        """A page of the spans matching ``flt``, newest first (by start time, then span id)."""
+        flt = flt or SpanFilter()
+        if flt.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {flt.limit}")
+        tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
+        after: tuple[int, bytes] | None = None
+        if flt.cursor:
+            try:
+                c_start, c_sid = flt.cursor.split(":")
+                after = (int(c_start), bytes.fromhex(c_sid))
+            except ValueError:
+                raise ValueError(f"bad cursor {flt.cursor!r}: pass the next_cursor of a previous page") from None
+        names, match = self._row_matcher(flt, tid)
+        names.append("span_id")
+        segs, skipped = self.segments()
+        cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
+        want = flt.limit + 1  # one more than a page tells whether there is a next page
+        best: list[tuple[int, bytes, int, int]] = []  # min-heap of (start, span_id, seg#, row)
+        scanned = 0
+        for n, seg in enumerate(cands):
+            if len(best) >= want and seg.max_start < best[0][0]:
+                break  # every later segment starts before the oldest span kept
+            if after is not None and seg.min_start > after[0]:
+                continue
+            scanned += 1
+            cols = self._read(seg, names, skipped)
+            if cols is None:
+                continue
+            st, sid = cols["start_ns"], cols["span_id"]
+            for i in range(len(st)):
+                if not match(cols, i):
+                    continue
+                k = (st[i], sid[i])
+                if after is not None and k >= after:
+                    continue
+                item = (st[i], sid[i], n, i)
+                if len(best) < want:
+                    heapq.heappush(best, item)
+                elif item > best[0]:
+                    heapq.heapreplace(best, item)
+        ordered = sorted(best, reverse=True)
+        page, more = ordered[: flt.limit], len(ordered) > flt.limit
+        by_seg: dict[int, list[int]] = {}
+        for _, _, n, i in page:
+            by_seg.setdefault(n, []).append(i)
+        got: dict[tuple[int, int], Span] = {}
+        for n, rows in by_seg.items():
+            for i, sp in zip(rows, self._spans_at(cands[n], rows, skipped), strict=False):
+                got[(n, i)] = sp
+        records = [span_record(got[(n, i)]) for _, _, n, i in page if (n, i) in got]
+        last = page[-1] if page else None
+        return SpanPage(
+            spans=records,
+            next_cursor=f"{last[0]}:{last[1].hex()}" if more and last else None,
+            scanned_segments=scanned,
+            skipped_segments=skipped,
+        )
+
+    # --- sessions ----------------------------------------------------------------
+
+    def _session_accs(
+        self, segs: Iterable[_Seg], flt: SpanFilter, skipped: list[SkippedSegment], *, end_after: int | None = None
+    ) -> dict[str, _Acc]:
+        names, match = self._row_matcher(flt, None)
+        need = sorted({*names, *_SUMMARY_COLUMNS, *TOKEN_FIELDS})
+        accs: dict[str, _Acc] = {}
+        for seg in segs:
+            if not seg.may_hold(flt, None) or (end_after is not None and seg.max_end < end_after):
+                continue
+            cols = self._read(seg, need, skipped)
+            if cols is None:
+                continue
+            sess, ends = cols["session_id"], cols["end_ns"]
+            for i in range(len(sess)):
+                sid = sess[i]
+                if not sid or (end_after is not None and ends[i] < end_after) or not match(cols, i):
+                    continue
+                acc = accs.get(sid)
+                if acc is None:
+                    acc = accs[sid] = _Acc()
+                acc.add(cols, i)
+        return accs
+
+    def sessions(
+        self,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        *,
+        service: str | None = None,
+        user_id: str | None = None,
+        limit: int = 100,
+    ) -> SessionList:
+        """Sessions with spans starting in ``[since_ns, until_ns)``, most recently active
+        first; their figures count the spans in that range."""
+        flt = SpanFilter(since_ns=since_ns, until_ns=until_ns, service=service, user_id=user_id)
+        segs, skipped = self.segments()
+        accs = self._session_accs(segs, flt, skipped)
+        out = sorted(
+            (a.summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
+        )
+        return SessionList(sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=skipped)
+
+    def recent(self, window_s: float = 300.0, *, limit: int = 50, now_ns: int | None = None) -> SessionList:
+        """Active sessions: those with a span ending in the last ``window_s`` seconds, most
+        recent first, their figures over the spans that ended in the window. Cheap: only
+        segments whose latest end falls in the window are read."""
+        now = self._clock() if now_ns is None else now_ns
+        cutoff = now - int(window_s * 1e9)
+        segs, skipped = self.segments()
+        accs = self._session_accs(segs, SpanFilter(), skipped, end_after=cutoff)
+        out = sorted(
+            (a.summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
+        )
+        return SessionList(sessions=out[:limit], since_ns=cutoff, until_ns=None, skipped_segments=skipped)
+
+    def session(self, session_id: str) -> SessionDetail:
+        """One session's summary and traces; NotFoundError if no span carries the id."""
+        flt = SpanFilter(session_id=session_id)
+        segs, skipped = self.segments()
+        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS, "name", "parent_id"})
+        acc = _Acc()
+        traces: dict[bytes, _Acc] = {}
+        root_names: dict[bytes, tuple[int, str]] = {}
+        for seg in segs:
+            if not seg.may_hold(flt, None):
+                continue
+            cols = self._read(seg, need, skipped)
+            if cols is None:
+                continue
+            for i, sid in enumerate(cols["session_id"]):
+                if sid != session_id:
+                    continue
+                acc.add(cols, i)
+                t = cols["trace_id"][i]
+                ta = traces.get(t)
+                if ta is None:
+                    ta = traces[t] = _Acc()
+                ta.add(cols, i)
+                # the trace's name: its root span's, else its earliest span's
+                rank = (0 if not cols["parent_id"][i] else 1, cols["start_ns"][i])
+                if t not in root_names or rank < root_names[t][0]:
+                    root_names[t] = (rank, cols["name"][i])  # type: ignore[assignment]
+        if acc.spans == 0:
+            raise NotFoundError(
+                f"no session {session_id!r}" + (f" (skipped {len(skipped)} corrupt segment(s))" if skipped else "")
+            )
+        summaries = []
+        for t, ta in traces.items():
+            s = ta.summary(session_id)
+            summaries.append(
+                TraceSummary(
+                    trace_id=t.hex(),
+                    root_name=root_names[t][1],
+                    start_ns=s.first_seen_ns,
+                    end_ns=s.last_seen_ns,
+                    duration_ms=s.duration_ms,
+                    spans=s.spans,
+                    errors=s.errors,
+                    tokens=s.tokens,
+                    cost_usd=s.cost_usd,
+                )
+            )
+        summaries.sort(key=lambda t: (t.start_ns, t.trace_id))
+        return SessionDetail(summary=acc.summary(session_id), traces=summaries, skipped_segments=skipped)
+
+    # --- aggregates --------------------------------------------------------------
+
+    def aggregate(
+        self,
+        group_by: Sequence[str] = (),
+        *,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        where: SpanFilter | None = None,
+    ) -> AggregateResult:
+        """Count, errors, tokens, cost, average duration and p50/p95/p99 latency of the
+        spans starting in ``[since_ns, until_ns)`` that match ``where``, grouped by any of
+        service, kind, model, status, minute, hour, day (see :data:`GROUP_BY`).
+
+        ``since_ns``/``until_ns`` override ``where``'s; its limit and cursor are ignored.
+        """
+        group_by = list(group_by)
+        for g in group_by:
+            if g not in GROUP_BY:
+                raise ValueError(f"cannot group by {g!r}: use any of {', '.join(GROUP_BY)}")
+        if len(set(group_by)) != len(group_by):
+            raise ValueError(f"group_by names a field twice: {group_by}")
+        flt = where or SpanFilter()
+        lo = since_ns if since_ns is not None else flt.since_ns
+        hi = until_ns if until_ns is not None else flt.until_ns
+        flt = SpanFilter(**{**_struct_dict(flt), "since_ns": lo, "until_ns": hi})
+        time_dims = [d for d in TIME_DIMS if d in group_by]
+        finest = time_dims[0] if time_dims else None
+        gran = finest or "day"
+        levels = _LEVELS[_LEVELS.index(finest) :] if finest else _LEVELS
+        acc = Rollup(gran)
+        segs, skipped = self.segments()
+        used_rollups = used_columns = False
+        key_ok = self._key_filter(flt)
+        if any(getattr(flt, f) is not None for f in _COLUMN_ONLY):
+            pieces: list[tuple[str, int | None, int | None]] = [("columns", lo, hi)]
+        else:
+            pieces = _decompose(lo, hi, levels)
+        tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
+        for level, a, b in pieces:
+            if level == "columns":
+                sub = SpanFilter(**{**_struct_dict(flt), "since_ns": a, "until_ns": b})
+                names, match = self._row_matcher(sub, tid)
+                need = sorted({*names, *ROLLUP_COLUMNS})
+                for seg in segs:
+                    if not seg.may_hold(sub, tid):
+                        continue
+                    cols = self._read(seg, need, skipped)
+                    if cols is None:
+                        continue
+                    used_columns = True
+                    picked = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
+                    if picked:
+                        acc.add_columns({c: [cols[c][i] for i in picked] for c in ROLLUP_COLUMNS if c in cols})
+                continue
+            used_rollups = True
+            if level == "minute":
+                sources = []
+                sub = SpanFilter(**{**_struct_dict(flt), "since_ns": a, "until_ns": b})
+                for seg in segs:
+                    if seg.may_hold(sub, None):
+                        try:
+                            sources.append(seg.rollup())
+                        except SegmentCorruptError as exc:
+                            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+            else:
+                with self._lock:
+                    self._index.sync(segs, skipped)
+                    sources = [self._index.levels[level]]
+            for r in sources:
+                for k, row in r.rows.items():
+                    if (a is None or k[0] >= a) and (b is None or k[0] < b) and key_ok(k):
+                        acc.merge_row(k, row)
+        return self._group(acc, group_by, lo, hi, used_rollups, used_columns, skipped)
+
+    @staticmethod
+    def _key_filter(flt: SpanFilter) -> Callable[[tuple], bool]:
+        checks = [(_DIM_INDEX[d], getattr(flt, d)) for d in ROLLUP_DIMS if getattr(flt, d) is not None]
+        return lambda k: all(k[i] == v for i, v in checks)
+
+    @staticmethod
+    def _group(
+        acc: Rollup,
+        group_by: list[str],
+        lo: int | None,
+        hi: int | None,
+        used_rollups: bool,
+        used_columns: bool,
+        skipped: list[SkippedSegment],
+    ) -> AggregateResult:
+        groups: dict[tuple, RollupRow] = {}
+        for k, row in acc.rows.items():
+            gk = []
+            for g in group_by:
+                if g in _DIM_INDEX:
+                    gk.append(k[_DIM_INDEX[g]])
+                else:
+                    gk.append(k[0] - k[0] % BUCKET_NS[g])
+            t = tuple(gk)
+            mine = groups.get(t)
+            if mine is None:
+                groups[t] = row.copy()
+            else:
+                mine.merge(row)
+        rows = []
+        for gk in sorted(groups):
+            r = groups[gk]
+            p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99))
+            group = {}
+            for g, v in zip(group_by, gk, strict=True):
+                group[g] = STATUS_NAMES.get(v, str(v)) if g == "status" else v
+            rows.append(
+                AggregateRow(
+                    group=group,
+                    count=r.count,
+                    errors=r.errors,
+                    tokens=_tokens(r),
+                    cost_usd=r.cost_usd,
+                    duration_avg_ms=r.duration_sum_ns / r.count / 1e6 if r.count else 0.0,
+                    p50_ms=None if p50 is None else p50 / 1e6,
+                    p95_ms=None if p95 is None else p95 / 1e6,
+                    p99_ms=None if p99 is None else p99 / 1e6,
+                )
+            )
+        source = "mixed" if used_rollups and used_columns else "columns" if used_columns else "rollups"
+        return AggregateResult(
+            group_by=group_by,
+            since_ns=lo,
+            until_ns=hi,
+            rows=rows,
+            source=source,
+            relative_error=RELATIVE_ERROR,
+            skipped_segments=skipped,
+        )
+
+
+def _struct_dict(s: SpanFilter) -> dict[str, Any]:
+    return {f: getattr(s, f) for f in s.__struct_fields__}
