@@ -1,0 +1,191 @@
+"""The collector's cost enrichment stage and its configuration.
+
+``CostStage`` is a stage in the sense of docs/architecture.md: ``stage(spans)`` edits
+spans in place. For each span:
+
+- with a ``cost_usd`` already (the SDK supplied it): kept, ``cost_source = "sdk"``;
+- with ``usage`` and a model that matches: ``cost_usd`` set, ``cost_source`` is
+  ``"catalogue"`` or ``"override"``;
+- with ``usage`` and a model that matches nothing: ``cost_usd`` stays ``None`` (never a
+  silent $0), ``cost_source = "unknown"`` and ``stage.unknown_models[model]`` counts it;
+- without ``usage``: untouched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from agenttrace.errors import ConfigError
+from agenttrace.model import CostSource, Span
+from agenttrace.pricing.calculate import ATTO, cost_atto
+from agenttrace.pricing.catalogue import Catalogue, ModelPrices, default_catalogue, load_catalogue
+from agenttrace.pricing.match import Match, Matcher
+
+__all__ = ["UNKNOWN_MODELS_MAX", "CostStage", "PriceOverride", "PricingConfig"]
+
+# Distinct unknown model names counted one by one; more than this fold into "other"
+# (the model string is user data: a bug upstream must not grow memory or metrics unboundedly).
+UNKNOWN_MODELS_MAX = 1000
+
+Price = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class PriceOverride(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A user's price for one model, USD per million tokens (e.g. a negotiated rate).
+
+    ``input`` and ``output`` are required; a missing cache-read or cache-write price bills
+    at ``input``, a missing 1-hour write at ``cache_write``, missing reasoning at
+    ``output``. An override replaces the catalogue entry as a whole (no long-context or
+    service tiers), so what you write is what is billed.
+    """
+
+    input: Price
+    output: Price
+    cache_read: Price | None = None
+    cache_write: Price | None = None
+    cache_write_1h: Price | None = None
+    reasoning: Price | None = None
+
+    def to_prices(self, name: str) -> ModelPrices:
+        fields = {
+            "i": self.input,
+            "o": self.output,
+            "cr": self.cache_read,
+            "cw": self.cache_write,
+            "cw1h": self.cache_write_1h,
+            "r": self.reasoning,
+        }
+        # str() of a TOML float is its shortest repr, so 2.5 stays exactly 2.5
+        prices = {k: Decimal(str(v)) for k, v in fields.items() if v is not None}
+        return ModelPrices(name, prices, provider="override", mode="chat", source="override")
+
+
+class PricingConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The ``[pricing]`` table of the collector's TOML config.
+
+    ```toml
+    [pricing]
+    catalogue = "/etc/agenttrace/prices.json"   # optional: built by `agenttrace pricing update`
+
+    [pricing.aliases]                            # deployment or proxy name -> catalogue model
+    "prod-gpt4o" = "azure/gpt-4o"
+    "my-claude" = "claude-sonnet-4-5"
+
+    [pricing.overrides."gpt-4o"]                 # USD per million tokens
+    input = 2.0
+    output = 8.0
+    cache_read = 1.0
+    ```
+    """
+
+    aliases: dict[str, str] = {}
+    overrides: dict[str, PriceOverride] = {}
+    catalogue: str = ""  # path of a catalogue file; "" = the one shipped with the package
+
+    def load_catalogue(self) -> Catalogue:
+        if not self.catalogue:
+            return default_catalogue()
+        try:
+            return load_catalogue(self.catalogue)
+        except (OSError, ValueError) as exc:
+            raise ConfigError("pricing.catalogue", self.catalogue, f"a readable catalogue file ({exc})") from None
+
+
+class CostStage:
+    """Enrichment stage that prices spans: ``stage(spans)`` edits them in place.
+
+    >>> from agenttrace.model import Span, Usage
+    >>> stage = CostStage()
+    >>> s = Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="chat", start_ns=0, end_ns=1,
+    ...          kind="llm", model="gpt-4o", usage=Usage(input_tokens=1000, output_tokens=100))
+    >>> stage([s])
+    >>> round(s.cost_usd, 6), s.cost_source
+    (0.0035, 'catalogue')
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        aliases: Mapping[str, str] | None = None,
+        overrides: Mapping[str, PriceOverride] | None = None,
+    ) -> None:
+        self.catalogue = catalogue if catalogue is not None else default_catalogue()
+        self.matcher = Matcher(
+            self.catalogue,
+            aliases=aliases,
+            overrides={name: o.to_prices(name) for name, o in (overrides or {}).items()},
+        )
+        self.unknown_models: Counter[str] = Counter()
+        self.priced = 0  # spans given a cost here
+        self.sdk = 0  # spans that arrived with a cost
+        self.unknown = 0  # spans with usage whose model matched nothing
+
+    @classmethod
+    def from_config(cls, config: PricingConfig | Mapping[str, object] | None = None) -> CostStage:
+        """Build from the collector's ``[pricing]`` table (a :class:`PricingConfig` or its dict)."""
+        if config is None:
+            config = PricingConfig()
+        elif not isinstance(config, PricingConfig):
+            try:
+                config = msgspec.convert(config, PricingConfig, strict=False)
+            except msgspec.ValidationError as exc:
+                raise ConfigError("pricing", config, str(exc)) from None
+        return cls(config.load_catalogue(), config.aliases, config.overrides)
+
+    def match(self, model: str, provider: str = "") -> Match:
+        """The cached match for a model string (what ``pricing show`` explains)."""
+        return self.matcher.match(model, provider)
+
+    def __call__(self, spans: Iterable[Span]) -> None:
+        match = self.matcher.match
+        for span in spans:
+            if span.cost_usd is not None:
+                if not span.cost_source:
+                    span.cost_source = CostSource.SDK.value
+                    self.sdk += 1
+                continue
+            usage = span.usage
+            if usage is None:
+                continue
+            m = match(span.model, span.provider)
+            if m.prices is None:
+                span.cost_source = CostSource.UNKNOWN.value
+                self.unknown += 1
+                self._count_unknown(span.model)
+                continue
+            span.cost_usd = cost_atto(m.prices, usage, span.service_tier) / ATTO
+            span.cost_source = m.source
+            self.priced += 1
+
+    def _count_unknown(self, model: str) -> None:
+        key = model or "(none)"
+        if key in self.unknown_models or len(self.unknown_models) < UNKNOWN_MODELS_MAX:
+            self.unknown_models[key] += 1
+        else:
+            self.unknown_models["other"] += 1
+
+    def stats(self) -> dict[str, int]:
+        """Span counts by where their cost came from."""
+        return {"priced": self.priced, "sdk": self.sdk, "unknown": self.unknown}
+
+
+def load_pricing_config(path: str | Path) -> PricingConfig:
+    """The ``[pricing]`` table of a collector TOML file (for the CLI, outside the collector)."""
+    import tomllib
+
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("config", str(p), f"a readable TOML file ({exc})", source=str(p)) from None
+    table = raw.get("pricing", {})
+    try:
+        return msgspec.convert(table, PricingConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError("pricing", table, str(exc), source=str(p)) from None
