@@ -170,6 +170,8 @@ class _Worker:
         slots[SLOT["pid"]] = os.getpid()
         slots[SLOT["started"]] += 1
         self.domain.load(block.read_snapshot())
+        # Store stats restart at zero with each writer; the block's counters must not.
+        self.store_base = (slots[SLOT["segments"]], slots[SLOT["store_bytes"]])
 
         ring = load("ring").Ring.attach(self.spec.ring_name)
         writer = _open_writer(self.spec, self.cfg, self.replay)
@@ -271,8 +273,8 @@ class _Worker:
 
     def _publish_store(self, writer: Any) -> None:
         slots = self.block.slots
-        slots[SLOT["segments"]] = _stat(writer, "segments")
-        slots[SLOT["store_bytes"]] = _stat(writer, "bytes")
+        slots[SLOT["segments"]] = self.store_base[0] + _stat(writer, "segments")
+        slots[SLOT["store_bytes"]] = self.store_base[1] + _stat(writer, "bytes")
         slots[SLOT["wal_bytes"]] = _stat(writer, "wal_bytes")
 
     def _reload(self) -> None:
