@@ -1,0 +1,371 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Column encodings of the segment format, compiled (twin: ``columns_py.py``).
+
+Same names, arguments, results and errors as the twin; the layouts are drawn in
+``docs/format/segment.md``. The loops over varints run in C on a buffer sized for
+the worst case (10 bytes a varint), so no Python object is made per value on encode.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+__all__ = [
+    "decode_bitmap",
+    "decode_blobs",
+    "decode_deltas",
+    "decode_dict",
+    "decode_fixed",
+    "decode_varints",
+    "dict_encode",
+    "encode_bitmap",
+    "encode_blobs",
+    "encode_deltas",
+    "encode_dict",
+    "encode_fixed",
+    "encode_varints",
+]
+
+
+cdef inline uint64_t zigzag(int64_t v) noexcept nogil:
+    return (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
+
+
+cdef inline int64_t unzigzag(uint64_t u) noexcept nogil:
+    return <int64_t>((u >> 1) ^ (0 - (u & 1)))
+
+
+cdef Py_ssize_t put_uvarint(unsigned char* out, uint64_t u) noexcept nogil:
+    cdef Py_ssize_t n = 0
+    while u >= 0x80:
+        out[n] = <unsigned char>((u & 0x7F) | 0x80)
+        u >>= 7
+        n += 1
+    out[n] = <unsigned char>u
+    return n + 1
+
+
+cdef Py_ssize_t get_uvarint(const unsigned char* data, Py_ssize_t pos, Py_ssize_t end, uint64_t* result) noexcept nogil:
+    """New position, or -1 when the varint overruns ``end``, -2 when it is over 10 bytes."""
+    cdef uint64_t r = 0
+    cdef int shift = 0
+    cdef unsigned char b
+    while True:
+        if pos >= end:
+            return -1
+        if shift >= 64:
+            return -2
+        b = data[pos]
+        pos += 1
+        r |= (<uint64_t>(b & 0x7F)) << shift
+        if b < 0x80:
+            result[0] = r
+            return pos
+        shift += 7
+
+
+cdef inline object _varint_error(Py_ssize_t code, Py_ssize_t pos):
+    if code == -1:
+        return ValueError(f"varint runs past the end of the column at byte {pos}")
+    return ValueError(f"varint longer than 10 bytes at byte {pos}")
+
+
+cdef class _Buf:
+    """A malloc'd output buffer that grows; freed with the object."""
+    cdef unsigned char* data
+    cdef Py_ssize_t size
+    cdef Py_ssize_t cap
+
+    def __cinit__(self, Py_ssize_t cap):
+        self.cap = cap if cap > 16 else 16
+        self.size = 0
+        self.data = <unsigned char*>malloc(self.cap)
+        if self.data == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.data)
+
+    cdef int reserve(self, Py_ssize_t more) except -1:
+        cdef Py_ssize_t cap = self.cap
+        cdef unsigned char* grown
+        if self.size + more <= cap:
+            return 0
+        while cap < self.size + more:
+            cap *= 2
+        grown = <unsigned char*>malloc(cap)
+        if grown == NULL:
+            raise MemoryError()
+        memcpy(grown, self.data, self.size)
+        free(self.data)
+        self.data = grown
+        self.cap = cap
+        return 0
+
+    cdef inline void put(self, uint64_t u) noexcept:
+        # callers reserve 10 bytes first
+        self.size += put_uvarint(self.data + self.size, u)
+
+    cdef int write(self, const unsigned char* src, Py_ssize_t n) except -1:
+        self.reserve(n)
+        memcpy(self.data + self.size, src, n)
+        self.size += n
+        return 0
+
+    cdef bytes tobytes(self):
+        return PyBytes_FromStringAndSize(<char*>self.data, self.size)
+
+
+def encode_varints(values) -> bytes:
+    """Zigzag LEB128 varints of signed 64-bit ints, one after another."""
+    cdef Py_ssize_t n = len(values)
+    cdef _Buf buf = _Buf(n * 10)
+    cdef int64_t v
+    for item in values:
+        v = item
+        buf.put(zigzag(v))
+    return buf.tobytes()
+
+
+def decode_varints(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
+    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t pos = offset
+    cdef Py_ssize_t nxt
+    cdef uint64_t u
+    cdef list out = [None] * count
+    cdef Py_ssize_t i
+    for i in range(count):
+        nxt = get_uvarint(p, pos, end, &u)
+        if nxt < 0:
+            raise _varint_error(nxt, pos)
+        pos = nxt
+        out[i] = unzigzag(u)
+    return out
+
+
+def encode_deltas(values) -> bytes:
+    """Each value minus the one before (the first minus 0), as zigzag varints.
+
+    Values must fit a signed 64-bit int; deltas wrap modulo 2**64, and
+    :func:`decode_deltas` wraps them back, so any in-range sequence round-trips."""
+    cdef Py_ssize_t n = len(values)
+    cdef _Buf buf = _Buf(n * 10)
+    cdef int64_t v
+    cdef uint64_t prev = 0
+    for item in values:
+        v = item
+        buf.put(zigzag(<int64_t>(<uint64_t>v - prev)))
+        prev = <uint64_t>v
+    return buf.tobytes()
+
+
+def decode_deltas(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
+    """Inverse of :func:`encode_deltas`."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t pos = offset
+    cdef Py_ssize_t nxt
+    cdef uint64_t u
+    cdef uint64_t prev = 0
+    cdef list out = [None] * count
+    cdef Py_ssize_t i
+    for i in range(count):
+        nxt = get_uvarint(p, pos, end, &u)
+        if nxt < 0:
+            raise _varint_error(nxt, pos)
+        pos = nxt
+        prev = prev + <uint64_t>unzigzag(u)
+        out[i] = <int64_t>prev
+    return out
+
+
+def encode_blobs(values) -> bytes:
+    """Each value as ``uvarint(len) + bytes``."""
+    cdef _Buf buf = _Buf(len(values) * 16)
+    cdef bytes b
+    cdef Py_ssize_t m
+    for item in values:
+        b = item
+        m = len(b)
+        buf.reserve(10)
+        buf.put(<uint64_t>m)
+        buf.write(<const unsigned char*>PyBytes_AS_STRING(b), m)
+    return buf.tobytes()
+
+
+def decode_blobs(bytes data, Py_ssize_t count, Py_ssize_t offset=0, rows=None) -> list:
+    """Read ``count`` length-prefixed blobs; keep only ``rows`` when given."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t pos = offset
+    cdef Py_ssize_t nxt, i, r
+    cdef uint64_t m
+    cdef bint keep_all = rows is None
+    cdef list out = [None] * count if keep_all else []
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* lens = NULL
+    if not keep_all:
+        starts = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (count + 1))
+        lens = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (count + 1))
+        if starts == NULL or lens == NULL:
+            free(starts)
+            free(lens)
+            raise MemoryError()
+    try:
+        for i in range(count):
+            nxt = get_uvarint(p, pos, end, &m)
+            if nxt < 0:
+                raise _varint_error(nxt, pos)
+            pos = nxt
+            if m > <uint64_t>(end - pos):
+                raise ValueError(f"blob of {m} bytes runs past the end of the column at byte {pos}")
+            if keep_all:
+                out[i] = PyBytes_FromStringAndSize(<const char*>(p + pos), <Py_ssize_t>m)
+            else:
+                starts[i] = pos
+                lens[i] = <Py_ssize_t>m
+            pos += <Py_ssize_t>m
+        if keep_all:
+            return out
+        for item in rows:
+            r = item
+            if r < 0 or r >= count:
+                raise IndexError("list index out of range")
+            out.append(PyBytes_FromStringAndSize(<const char*>(p + starts[r]), lens[r]))
+        return out
+    finally:
+        free(starts)
+        free(lens)
+
+
+def encode_fixed(values, Py_ssize_t width) -> bytes:
+    """Values of exactly ``width`` bytes, concatenated; ``ValueError`` for another size."""
+    cdef bytes b
+    for item in values:
+        b = item
+        if len(b) != width:
+            raise ValueError(f"value of {len(b)} bytes in a fixed-width column of {width}")
+    return b"".join(values)
+
+
+def decode_fixed(bytes data, Py_ssize_t count, Py_ssize_t width, Py_ssize_t offset=0, rows=None) -> list:
+    """Split ``count`` values of ``width`` bytes; keep only ``rows`` when given."""
+    cdef const char* p = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t i, r
+    cdef list out
+    if offset + count * width > len(data):
+        raise ValueError(f"fixed-width column needs {count * width} bytes, has {len(data) - offset}")
+    if rows is None:
+        out = [None] * count
+        for i in range(count):
+            out[i] = PyBytes_FromStringAndSize(p + offset + i * width, width)
+        return out
+    out = []
+    for item in rows:
+        r = item
+        if r < 0 or r >= count:
+            raise IndexError("list index out of range")
+        out.append(PyBytes_FromStringAndSize(p + offset + r * width, width))
+    return out
+
+
+def dict_encode(values) -> tuple:
+    """Distinct values in first-seen order, and each row's index into them."""
+    cdef dict index = {}
+    cdef list codes = [None] * len(values)
+    cdef Py_ssize_t i = 0
+    for v in values:
+        code = index.get(v)
+        if code is None:
+            code = len(index)
+            index[v] = code
+        codes[i] = code
+        i += 1
+    return list(index), codes
+
+
+def encode_dict(distinct, codes) -> bytes:
+    """``uvarint(n) + n blobs + one uvarint code per row``."""
+    cdef _Buf buf = _Buf(len(codes) * 2 + 64)
+    cdef bytes b
+    cdef Py_ssize_t m
+    cdef int64_t c
+    buf.put(<uint64_t>len(distinct))
+    for item in distinct:
+        b = item
+        m = len(b)
+        buf.reserve(10)
+        buf.put(<uint64_t>m)
+        buf.write(<const unsigned char*>PyBytes_AS_STRING(b), m)
+    buf.reserve(len(codes) * 10)
+    for item in codes:
+        c = item
+        if c < 0:
+            raise OverflowError("negative dictionary code")
+        buf.put(<uint64_t>c)
+    return buf.tobytes()
+
+
+def decode_dict(bytes data, Py_ssize_t count, rows=None) -> tuple:
+    """Inverse of :func:`encode_dict`: ``(distinct, codes)``; codes of ``rows`` only when given."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t pos = 0
+    cdef Py_ssize_t nxt, i
+    cdef uint64_t n, m, c
+    cdef list distinct = []
+    cdef list codes = [None] * count
+    nxt = get_uvarint(p, pos, end, &n)
+    if nxt < 0:
+        raise _varint_error(nxt, pos)
+    pos = nxt
+    if n > <uint64_t>(end - pos):
+        raise ValueError(f"dictionary claims {n} values in {end - pos} bytes")
+    for i in range(<Py_ssize_t>n):
+        nxt = get_uvarint(p, pos, end, &m)
+        if nxt < 0:
+            raise _varint_error(nxt, pos)
+        pos = nxt
+        if m > <uint64_t>(end - pos):
+            raise ValueError(f"dictionary value runs past the end of the column at byte {pos}")
+        distinct.append(PyBytes_FromStringAndSize(<const char*>(p + pos), <Py_ssize_t>m))
+        pos += <Py_ssize_t>m
+    for i in range(count):
+        nxt = get_uvarint(p, pos, end, &c)
+        if nxt < 0:
+            raise _varint_error(nxt, pos)
+        pos = nxt
+        if c >= n:
+            raise ValueError(f"dictionary code {c} out of range ({n} values)")
+        codes[i] = <Py_ssize_t>c
+    if rows is not None:
+        codes = [codes[r] for r in rows]
+    return distinct, codes
+
+
+def encode_bitmap(values) -> bytes:
+    """One bit per row, least significant bit first."""
+    cdef Py_ssize_t n = len(values)
+    cdef bytearray out = bytearray((n + 7) // 8)
+    cdef unsigned char* p = out
+    cdef Py_ssize_t i = 0
+    for v in values:
+        if v:
+            p[i >> 3] |= <unsigned char>(1 << (i & 7))
+        i += 1
+    return bytes(out)
+
+
+def decode_bitmap(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
+    """Inverse of :func:`encode_bitmap`."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef list out = [None] * count
+    cdef Py_ssize_t i
+    if offset + (count + 7) // 8 > len(data):
+        raise ValueError(f"bitmap of {count} rows needs {(count + 7) // 8} bytes, has {len(data) - offset}")
+    for i in range(count):
+        out[i] = True if p[offset + (i >> 3)] & (1 << (i & 7)) else False
+    return out

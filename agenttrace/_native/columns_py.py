@@ -1,0 +1,242 @@
+"""Column encodings of the segment format, pure Python (twin of ``columns.pyx``).
+
+Byte layouts are drawn in ``docs/format/segment.md``. Every function here has the
+same name, arguments and results in the compiled module; tests run both.
+
+* varints are LEB128 of the zigzag mapping of a signed 64-bit value; a value outside
+  ``[-2**63, 2**63)`` raises ``OverflowError`` (the segment writer then falls back to
+  a plain msgpack column, so no value is ever refused).
+* ``rows``, where accepted, is a sorted or unsorted list of row numbers to keep; the
+  result then holds only those rows, in that order (the reader uses it to fetch a few
+  rows of a trace without materialising every preview of the segment).
+
+>>> decode_varints(encode_varints([0, -1, 300]), 3)
+[0, -1, 300]
+>>> decode_deltas(encode_deltas([10, 12, 11]), 3)
+[10, 12, 11]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "decode_bitmap",
+    "decode_blobs",
+    "decode_deltas",
+    "decode_dict",
+    "decode_fixed",
+    "decode_varints",
+    "dict_encode",
+    "encode_bitmap",
+    "encode_blobs",
+    "encode_deltas",
+    "encode_dict",
+    "encode_fixed",
+    "encode_varints",
+]
+
+_MIN = -(1 << 63)
+_MAX = (1 << 63) - 1
+_MASK64 = (1 << 64) - 1
+
+
+class _Truncated(ValueError):
+    pass
+
+
+def _zigzag(v: int) -> int:
+    if v < _MIN or v > _MAX:
+        raise OverflowError(f"value {v} does not fit a signed 64-bit varint")
+    return ((v << 1) ^ (v >> 63)) & _MASK64
+
+
+def _put_uvarint(out: bytearray, u: int) -> None:
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+
+
+def _get_uvarint(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise ValueError(f"varint runs past the end of the column at byte {pos}")
+        b = data[pos]
+        pos += 1
+        if shift >= 64:
+            raise ValueError(f"varint longer than 10 bytes at byte {pos - 1}")
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result & _MASK64, pos
+        shift += 7
+
+
+def _unzigzag(u: int) -> int:
+    return (u >> 1) ^ -(u & 1)
+
+
+def encode_varints(values: Sequence[int]) -> bytes:
+    """Zigzag LEB128 varints of signed 64-bit ints, one after another."""
+    out = bytearray()
+    for v in values:
+        _put_uvarint(out, _zigzag(v))
+    return bytes(out)
+
+
+def decode_varints(data: bytes, count: int, offset: int = 0) -> list[int]:
+    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun."""
+    out = []
+    pos = offset
+    end = len(data)
+    for _ in range(count):
+        u, pos = _get_uvarint(data, pos, end)
+        out.append(_unzigzag(u))
+    return out
+
+
+def encode_deltas(values: Sequence[int]) -> bytes:
+    """Each value minus the one before (the first minus 0), as zigzag varints.
+
+    Values must fit a signed 64-bit int; deltas wrap modulo 2**64 (as C's do), and
+    :func:`decode_deltas` wraps them back, so any in-range sequence round-trips."""
+    out = bytearray()
+    prev = 0
+    for v in values:
+        _zigzag(v)  # range check
+        d = ((v - prev + (1 << 63)) & _MASK64) - (1 << 63)
+        _put_uvarint(out, _zigzag(d))
+        prev = v
+    return bytes(out)
+
+
+def decode_deltas(data: bytes, count: int, offset: int = 0) -> list[int]:
+    """Inverse of :func:`encode_deltas`."""
+    out = []
+    pos = offset
+    end = len(data)
+    prev = 0
+    for _ in range(count):
+        u, pos = _get_uvarint(data, pos, end)
+        v = (prev + _unzigzag(u)) & _MASK64
+        if v >= 1 << 63:
+            v -= 1 << 64
+        out.append(v)
+        prev = v
+    return out
+
+
+def encode_blobs(values: Sequence[bytes]) -> bytes:
+    """Each value as ``uvarint(len) + bytes``."""
+    out = bytearray()
+    for v in values:
+        _put_uvarint(out, len(v))
+        out += v
+    return bytes(out)
+
+
+def decode_blobs(data: bytes, count: int, offset: int = 0, rows: list[int] | None = None) -> list[bytes]:
+    """Read ``count`` length-prefixed blobs; keep only ``rows`` when given."""
+    starts = []
+    pos = offset
+    end = len(data)
+    keep_all = rows is None
+    out = []
+    for _ in range(count):
+        n, pos = _get_uvarint(data, pos, end)
+        if pos + n > end:
+            raise ValueError(f"blob of {n} bytes runs past the end of the column at byte {pos}")
+        if keep_all:
+            out.append(bytes(data[pos : pos + n]))
+        else:
+            starts.append((pos, n))
+        pos += n
+    if keep_all:
+        return out
+    result = []
+    for r in rows:
+        p, n = starts[r]
+        result.append(bytes(data[p : p + n]))
+    return result
+
+
+def encode_fixed(values: Sequence[bytes], width: int) -> bytes:
+    """Values of exactly ``width`` bytes, concatenated; ``ValueError`` for another size."""
+    for v in values:
+        if len(v) != width:
+            raise ValueError(f"value of {len(v)} bytes in a fixed-width column of {width}")
+    return b"".join(values)
+
+
+def decode_fixed(data: bytes, count: int, width: int, offset: int = 0, rows: list[int] | None = None) -> list[bytes]:
+    """Split ``count`` values of ``width`` bytes; keep only ``rows`` when given."""
+    if offset + count * width > len(data):
+        raise ValueError(f"fixed-width column needs {count * width} bytes, has {len(data) - offset}")
+    if rows is None:
+        return [bytes(data[offset + i * width : offset + (i + 1) * width]) for i in range(count)]
+    return [bytes(data[offset + r * width : offset + (r + 1) * width]) for r in rows]
+
+
+def dict_encode(values: Sequence[object]) -> tuple[list[object], list[int]]:
+    """Distinct values in first-seen order, and each row's index into them."""
+    index: dict[object, int] = {}
+    codes = []
+    for v in values:
+        code = index.get(v)
+        if code is None:
+            code = len(index)
+            index[v] = code
+        codes.append(code)
+    return list(index), codes
+
+
+def encode_dict(distinct: Sequence[bytes], codes: Sequence[int]) -> bytes:
+    """``uvarint(n) + n blobs + one uvarint code per row``."""
+    out = bytearray()
+    _put_uvarint(out, len(distinct))
+    for v in distinct:
+        _put_uvarint(out, len(v))
+        out += v
+    for c in codes:
+        _put_uvarint(out, c)
+    return bytes(out)
+
+
+def decode_dict(data: bytes, count: int, rows: list[int] | None = None) -> tuple[list[bytes], list[int]]:
+    """Inverse of :func:`encode_dict`: ``(distinct, codes)``; codes of ``rows`` only when given."""
+    end = len(data)
+    n, pos = _get_uvarint(data, 0, end)
+    distinct = []
+    for _ in range(n):
+        m, pos = _get_uvarint(data, pos, end)
+        if pos + m > end:
+            raise ValueError(f"dictionary value runs past the end of the column at byte {pos}")
+        distinct.append(bytes(data[pos : pos + m]))
+        pos += m
+    codes = []
+    for _ in range(count):
+        c, pos = _get_uvarint(data, pos, end)
+        if c >= n:
+            raise ValueError(f"dictionary code {c} out of range ({n} values)")
+        codes.append(c)
+    if rows is not None:
+        codes = [codes[r] for r in rows]
+    return distinct, codes
+
+
+def encode_bitmap(values: Sequence[bool]) -> bytes:
+    """One bit per row, least significant bit first."""
+    out = bytearray((len(values) + 7) // 8)
+    for i, v in enumerate(values):
+        if v:
+            out[i >> 3] |= 1 << (i & 7)
+    return bytes(out)
+
+
+def decode_bitmap(data: bytes, count: int, offset: int = 0) -> list[bool]:
+    """Inverse of :func:`encode_bitmap`."""
+    if offset + (count + 7) // 8 > len(data):
+        raise ValueError(f"bitmap of {count} rows needs {(count + 7) // 8} bytes, has {len(data) - offset}")
+    return [bool(data[offset + (i >> 3)] & (1 << (i & 7))) for i in range(count)]
