@@ -1,0 +1,160 @@
+"""``AgentTraceTop``: the live view of a collector, polled over its HTTP API.
+
+Only ``/api/v1/live`` is polled every 250 ms (one small JSON object, and the widgets
+redraw only when the collector's sample time moves on, about once a second); the
+sessions, per-kind percentiles and today's cost are polled every 1.5 s. A poll
+never blocks the event loop and never overlaps itself: a tick is skipped while the
+previous request of its kind is still in flight.
+
+    app = AgentTraceTop(CollectorClient("http://127.0.0.1:4318"))
+    app.run()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from agenttrace.errors import AgentTraceError
+
+from .client import CollectorClient, CollectorUnreachable
+from .models import LiveSnapshot
+from .screens import HelpScreen, MainScreen
+
+__all__ = ["AgentTraceTop"]
+
+
+class AgentTraceTop(App[None]):
+    """The ``agenttrace top`` application.
+
+    ``client`` is injected so tests can point it at any server; ``clock`` (Unix
+    seconds) is only used for "last activity" until the first live snapshot arrives,
+    after which the collector's own sample time is "now" (so a frozen snapshot
+    renders the same every time). ``poll=False`` makes no request on its own: tests
+    then call :meth:`refresh_live` and :meth:`refresh_slow`.
+    """
+
+    TITLE = "AgentTrace top"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("p", "toggle_pause", "pause"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        client: CollectorClient,
+        *,
+        live_interval_s: float = 0.25,
+        slow_interval_s: float = 1.5,
+        active_since: str = "15m",
+        clock: Callable[[], float] = time.time,
+        poll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.live_interval_s = live_interval_s
+        self.slow_interval_s = slow_interval_s
+        self.active_since = active_since
+        self.clock = clock
+        self.poll = poll
+        self.paused = False
+        self.last_live: LiveSnapshot | None = None
+        self.unreachable: str | None = None
+        self._inflight: set[str] = set()
+        self.main = MainScreen(client.url)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main)
+        if self.poll:
+            self.set_interval(self.live_interval_s, self._tick_live)
+            self.set_interval(self.slow_interval_s, self._tick_slow)
+            self._tick_live()
+            self._tick_slow()
+
+    async def on_unmount(self) -> None:
+        await self.client.aclose()
+
+    # --- polling -------------------------------------------------------------
+
+    def _tick_live(self) -> None:
+        if not self.paused:
+            self._start("live", self.refresh_live)
+
+    def _tick_slow(self) -> None:
+        # The slow panels only matter while the main screen is in front.
+        if not self.paused and self.screen is self.main:
+            self._start("slow", self.refresh_slow)
+
+    def _start(self, group: str, job: Callable[[], Awaitable[None]]) -> None:
+        if group in self._inflight:
+            return  # the previous request is still out: skip this tick, never pile up
+        self._inflight.add(group)
+
+        async def run() -> None:
+            try:
+                await job()
+            finally:
+                self._inflight.discard(group)
+
+        self.run_worker(run(), group=group, exit_on_error=False)
+
+    async def refresh_live(self) -> None:
+        """Fetch ``/live`` once and show it (or the banner if the collector is away)."""
+        snap = await self._guard(self.client.live())
+        if snap is None:
+            return
+        if self.last_live is not None and snap.time == self.last_live.time and not self.unreachable:
+            return  # the collector samples once a second: nothing new to draw
+        self.last_live = snap
+        self._set_unreachable(None)
+        self.main.show_live(snap)
+
+    async def refresh_slow(self) -> None:
+        """Fetch sessions, per-kind percentiles and today's cost once and show them."""
+        sessions = await self._guard(self.client.sessions(since=self.active_since))
+        if sessions is None:
+            return
+        self._set_unreachable(None)
+        self.main.show_sessions(sessions, self.now())
+        latency = await self._guard(self.client.performance())
+        if latency is not None:
+            self.main.show_latency(latency)
+        costs = await self._guard(self.client.costs_today())
+        if costs is not None:
+            self.main.show_costs_today(costs)
+
+    def now(self) -> float:
+        """Unix seconds: the collector's newest sample time, else the injected clock."""
+        return self.last_live.time if self.last_live is not None else self.clock()
+
+    async def _guard(self, request: Awaitable[Any]) -> Any:
+        try:
+            return await request
+        except CollectorUnreachable as exc:
+            self._set_unreachable(str(exc))
+        except AgentTraceError as exc:
+            self._set_unreachable(f"collector error: {exc}")
+        return None
+
+    def _set_unreachable(self, message: str | None) -> None:
+        if message == self.unreachable:
+            return
+        self.unreachable = message
+        self.main.show_unreachable(message)
+
+    # --- keys ----------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.main.show_paused(self.paused)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

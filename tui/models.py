@@ -1,0 +1,38 @@
+"""What the TUI reads from the collector, as the collector's and query engine's own Structs.
+
+``/api/v1/live`` answers a :class:`~agenttrace.collector.live.LiveSnapshot`; the query
+routes answer the :mod:`agenttrace.store.results` Structs. Using the same definitions
+(both modules import only msgspec) means a renamed field fails the TUI's tests rather
+than its users; msgspec ignores fields it does not know, so a newer collector that adds
+fields never breaks an older ``agenttrace top``.
+"""
+
+from __future__ import annotations
+
+from agenttrace.collector.live import LiveSnapshot, LiveWorker, TokenRates
+from agenttrace.store.results import (
+    AggregateResult,
+    AggregateRow,
+    SessionDetail,
+    SessionList,
+    SessionSummary,
+    SpanRecord,
+    TokenTotals,
+    TraceSummary,
+    TraceTree,
+)
+
+__all__ = [
+    "AggregateResult",
+    "AggregateRow",
+    "LiveSnapshot",
+    "LiveWorker",
+    "SessionDetail",
+    "SessionList",
+    "SessionSummary",
+    "SpanRecord",
+    "TokenRates",
+    "TokenTotals",
+    "TraceSummary",
+    "TraceTree",
+]

@@ -1,0 +1,168 @@
+"""Active sessions, sortable like ``top`` and filterable by text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ..format import ago, duration_s, human, usd
+from ..models import SessionSummary
+
+# (header, sort key, default descending?)
+COLUMNS: tuple[tuple[str, Callable[[SessionSummary, float], Any], bool], ...] = (
+    ("SERVICE", lambda r, now: r.service, False),
+    ("SESSION", lambda r, now: r.session_id, False),
+    ("RUNNING", lambda r, now: r.last_seen_ns - r.first_seen_ns, True),
+    ("SPANS", lambda r, now: r.spans, True),
+    ("TOKENS", lambda r, now: r.tokens.total_tokens, True),
+    ("COST", lambda r, now: r.cost_usd, True),
+    ("LAST", lambda r, now: r.last_seen_ns, True),
+    ("ERR", lambda r, now: r.errors, True),
+)
+HEADERS = tuple(c[0] for c in COLUMNS)
+# Fixed widths keep all eight columns inside 80 terminal columns (cell padding included).
+WIDTHS = (12, 14, 7, 5, 6, 7, 5, 3)
+
+
+class SessionTable(DataTable):
+    """Sessions with ``<``/``>`` to move the sort column, ``r`` to reverse it.
+
+    :meth:`show` takes the rows and "now" (Unix seconds, for the LAST column);
+    :attr:`filter_text` keeps rows whose service, session or user contains it.
+    """
+
+    DEFAULT_CSS = """
+    SessionTable {
+        height: 1fr;
+        border-top: solid $primary-darken-2;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("less_than_sign,comma", "sort_by(-1)", "sort ←", show=False),
+        Binding("greater_than_sign,full_stop", "sort_by(1)", "sort →", show=False),
+        Binding("r", "reverse_sort", "reverse", show=False),
+    ]
+
+    class SortChanged(Message):
+        def __init__(self, column: str, descending: bool) -> None:
+            super().__init__()
+            self.column = column
+            self.descending = descending
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.sort_column = HEADERS.index("LAST")
+        self.descending = True
+        self.filter_text = ""
+        self._rows: list[SessionSummary] = []
+        self._now = 0.0
+        self._shown: list[tuple] = []
+
+    def on_mount(self) -> None:
+        for name, width in zip(HEADERS, WIDTHS, strict=True):
+            self.add_column(name, key=name, width=width)
+        self._update_title()
+
+    # --- data ------------------------------------------------------------
+
+    def show(self, rows: list[SessionSummary], now: float) -> None:
+        """Replace the sessions; keep the cursor on the same session if it is still there."""
+        self._rows = rows
+        self._now = now
+        self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        self._rebuild()
+
+    def visible(self) -> list[SessionSummary]:
+        """The sessions shown, filtered and in display order."""
+        needle = self.filter_text.lower()
+        rows = [r for r in self._rows if not needle or needle in f"{r.service} {r.session_id} {r.user_id}".lower()]
+        key = COLUMNS[self.sort_column][1]
+        # Ties broken by session id so the order never flickers between refreshes.
+        rows.sort(key=lambda r: r.session_id)
+        rows.sort(key=lambda r: key(r, self._now), reverse=self.descending)
+        return rows
+
+    @property
+    def selected_session(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    # --- sorting ---------------------------------------------------------
+
+    def action_sort_by(self, step: int) -> None:
+        self.sort_column = (self.sort_column + step) % len(COLUMNS)
+        self.descending = COLUMNS[self.sort_column][2]
+        self._sort_changed()
+
+    def action_reverse_sort(self) -> None:
+        self.descending = not self.descending
+        self._sort_changed()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        if event.column_index == self.sort_column:
+            self.descending = not self.descending
+        else:
+            self.sort_column = event.column_index
+            self.descending = COLUMNS[self.sort_column][2]
+        self._sort_changed()
+
+    def _sort_changed(self) -> None:
+        self._rebuild()
+        self.post_message(self.SortChanged(HEADERS[self.sort_column], self.descending))
+
+    # --- rendering -------------------------------------------------------
+
+    def _update_title(self) -> None:
+        arrow = "▼" if self.descending else "▲"
+        title = f"sessions {len(self._shown)}/{len(self._rows)} · sort {HEADERS[self.sort_column]} {arrow}"
+        if self.filter_text:
+            title += f" · filter “{self.filter_text}”"
+        self.border_title = title
+
+    def _cells(self, r: SessionSummary) -> tuple:
+        now_ns = self._now * 1e9
+        return (
+            r.service,
+            r.session_id,
+            duration_s((r.last_seen_ns - r.first_seen_ns) / 1e9),
+            human(r.spans),
+            human(r.tokens.total_tokens),
+            usd(r.cost_usd),
+            ago((now_ns - r.last_seen_ns) / 1e9) if r.last_seen_ns else "-",
+            str(r.errors),
+        )
+
+    def _rebuild(self) -> None:
+        rows = self.visible()
+        cells = [self._cells(r) for r in rows]
+        if cells == self._shown:
+            self._update_title()
+            return
+        keep = self.selected_session
+        keep_index = self.cursor_row
+        self._shown = cells
+        self.clear()
+        for r, c in zip(rows, cells, strict=True):
+            self.add_row(
+                Text(c[0], overflow="ellipsis", no_wrap=True),
+                Text(c[1], overflow="ellipsis", no_wrap=True),
+                *(Text(v, justify="right") for v in c[2:7]),
+                Text(c[7], justify="right", style="bold red" if r.errors else ""),
+                key=r.session_id,
+            )
+        if keep is not None:
+            index = next((i for i, r in enumerate(rows) if r.session_id == keep), min(keep_index, len(rows) - 1))
+            if index >= 0:
+                self.move_cursor(row=index, animate=False, scroll=False)
+        self._update_title()

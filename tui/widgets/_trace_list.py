@@ -1,0 +1,50 @@
+"""The traces of one session: when, root span, duration, spans, tokens, cost, errors."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ..format import duration_ns, human, usd
+from ..models import TraceSummary
+
+HEADERS = ("STARTED", "TRACE", "DURATION", "SPANS", "TOKENS", "COST", "ERR")
+WIDTHS = (8, 24, 8, 5, 6, 7, 3)
+
+
+class TraceTable(DataTable):
+    """A session's traces, newest first; Enter opens the selected trace's waterfall."""
+
+    DEFAULT_CSS = """
+    TraceTable { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        for name, width in zip(HEADERS, WIDTHS, strict=True):
+            self.add_column(name, key=name, width=width)
+
+    def show(self, rows: list[TraceSummary]) -> None:
+        self.clear()
+        for r in sorted(rows, key=lambda r: (-r.start_ns, r.trace_id)):
+            started = time.strftime("%H:%M:%S", time.localtime(r.start_ns / 1e9)) if r.start_ns else "-"
+            self.add_row(
+                Text(started),
+                Text(r.root_name or r.trace_id, overflow="ellipsis", no_wrap=True),
+                Text(duration_ns(r.duration_ms * 1e6), justify="right"),
+                Text(human(r.spans), justify="right"),
+                Text(human(r.tokens.total_tokens), justify="right"),
+                Text(usd(r.cost_usd), justify="right"),
+                Text(str(r.errors), justify="right", style="bold red" if r.errors else ""),
+                key=r.trace_id,
+            )
+
+    @property
+    def selected_trace(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
