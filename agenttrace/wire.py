@@ -38,10 +38,12 @@ __all__ = [
     "VERSION",
     "Datagram",
     "Header",
+    "batch",
     "decode",
     "decode_header",
     "encode",
     "encode_payload",
+    "fit_span",
     "frame",
 ]
 
@@ -154,3 +156,180 @@ def encode(spans: Sequence[Span], *, sender_id: int, seq: int, compress: bool | 
     if len(spans) > 0xFFFF:
         raise ValueError("a datagram holds at most 65535 spans")
     return frame(encode_payload(spans), len(spans), sender_id=sender_id, seq=seq, compress=compress)
+
+
+# --- batching (used by the SDK's emitter) --------------------------------------------------
+
+_PAYLOAD_SLACK = 3  # a msgpack array header of up to 65535 elements takes at most 3 bytes
+_TRUNCATED_ATTR = "agenttrace.truncated"
+
+
+def _fallback(obj: object) -> object:
+    # An attribute value msgpack cannot carry (a custom object) travels as its repr.
+    try:
+        text = repr(obj)
+    except Exception:
+        text = f"<{type(obj).__name__}>"
+    return text[:256]
+
+
+_safe_encoder = msgspec.msgpack.Encoder(enc_hook=_fallback)
+
+
+def _array_header(n: int) -> bytes:
+    return bytes((0x90 | n,)) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
+
+
+def _plain(value: object) -> object:
+    try:
+        _safe_encoder.encode(value)
+        return value
+    except Exception:  # e.g. an int beyond 64 bits, a dict with unhashable content
+        return _fallback(value)
+
+
+def _encode_span(span: Span) -> bytes | None:
+    try:
+        return _safe_encoder.encode(span)
+    except Exception:
+        pass
+    try:
+        span = msgspec.structs.replace(
+            span,
+            attributes={str(k): _plain(v) for k, v in span.attributes.items()},
+            events=[
+                msgspec.structs.replace(e, attributes={str(k): _plain(v) for k, v in e.attributes.items()})
+                for e in span.events
+            ],
+        )
+        return _safe_encoder.encode(span)
+    except Exception:
+        return None
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= max_bytes:
+        return text
+    return raw[: max(0, max_bytes)].decode("utf-8", "ignore")
+
+
+def fit_span(span: Span, budget: int) -> bytes | None:
+    """Encode ``span`` in at most ``budget`` bytes, cutting its previews, then its
+    attribute and event values, then its events, status message and name until it
+    fits. A cut span carries the attribute ``agenttrace.truncated`` (its original
+    encoded size). Returns ``None`` only when even the bare span does not fit."""
+    encoded = _encode_span(span)
+    if encoded is None:
+        return None
+    if len(encoded) <= budget:
+        return encoded
+    original = len(encoded)
+    replace = msgspec.structs.replace
+
+    def shrink_value(v: object) -> object:
+        if isinstance(v, str):
+            return _cut(v, 64)
+        if isinstance(v, (bytes, list, tuple, dict, set)):
+            return _cut(_fallback(v), 64) if not isinstance(v, bytes) else v[:64]
+        return v
+
+    steps = [
+        # 1. previews, keeping as much as fits
+        lambda s, over: replace(
+            s,
+            input_preview=_cut(s.input_preview, max(0, len(s.input_preview.encode()) - over // 2 - 8)),
+            output_preview=_cut(s.output_preview, max(0, len(s.output_preview.encode()) - over // 2 - 8)),
+        ),
+        lambda s, over: replace(s, input_preview="", output_preview=""),
+        # 2. attribute and event values
+        lambda s, over: replace(
+            s,
+            attributes={k: shrink_value(v) for k, v in s.attributes.items()},
+            events=[replace(e, attributes={k: shrink_value(v) for k, v in e.attributes.items()}) for e in s.events],
+        ),
+        # 3. events, then attributes, then what is left
+        lambda s, over: replace(s, events=[replace(e, attributes={}) for e in s.events[:8]]),
+        lambda s, over: replace(s, events=[], attributes={}),
+        lambda s, over: replace(s, status_message=_cut(s.status_message, 256), name=_cut(s.name, 256), tags=[]),
+    ]
+    current = span
+    for step in steps:
+        over = len(encoded) - budget + 32  # room for the truncation marker
+        current = step(current, over)
+        marked = replace(current, attributes={**current.attributes, _TRUNCATED_ATTR: original})
+        encoded = _encode_span(marked)
+        if encoded is None:
+            return None
+        if len(encoded) <= budget:
+            return encoded
+    return None
+
+
+def _lz4_available() -> bool:
+    try:
+        import lz4.block  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def batch(
+    spans: Sequence[Span],
+    max_bytes: int = 8192,
+    *,
+    sender_id: int,
+    seq: int,
+    compress: bool | None = False,
+    stats: dict[str, int] | None = None,
+) -> list[bytes]:
+    """Pack spans greedily, in order, into datagrams of at most ``max_bytes`` each,
+    numbered ``seq``, ``seq + 1``, ...
+
+    A span too large for one datagram is cut to fit (see :func:`fit_span`). Spans that
+    cannot be sent at all are counted in ``stats`` (``oversize``, ``unencodable``), as
+    are cut spans (``truncated``); nothing is left out silently. ``compress=None``
+    LZ4-compresses a datagram when that saves at least 10% (and lz4 is installed);
+    compression never makes a datagram larger than ``max_bytes``.
+
+    >>> from agenttrace.model import Span
+    >>> spans = [Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="x" * 100, start_ns=0, end_ns=1)] * 200
+    >>> grams = batch(spans, 4096, sender_id=1, seq=0)
+    >>> all(len(g) <= 4096 for g in grams), sum(len(decode(g).spans) for g in grams)
+    (True, 200)
+    """
+    if max_bytes < HEADER_SIZE + _PAYLOAD_SLACK + 32:
+        raise ValueError(f"max_bytes={max_bytes} is too small for any span")
+    if compress is not False and not _lz4_available():
+        compress = False
+    budget = max_bytes - HEADER_SIZE - _PAYLOAD_SLACK
+    payloads: list[tuple[bytes, int]] = []
+    parts: list[bytes] = []
+    size = 0
+
+    def count(key: str) -> None:
+        if stats is not None:
+            stats[key] = stats.get(key, 0) + 1
+
+    for span in spans:
+        encoded = _encode_span(span)
+        if encoded is None:
+            count("unencodable")
+            continue
+        if len(encoded) > budget:
+            encoded = fit_span(span, budget)
+            if encoded is None:
+                count("oversize")
+                continue
+            count("truncated")
+        if parts and (size + len(encoded) > budget or len(parts) == 0xFFFF):
+            payloads.append((_array_header(len(parts)) + b"".join(parts), len(parts)))
+            parts, size = [], 0
+        parts.append(encoded)
+        size += len(encoded)
+    if parts:
+        payloads.append((_array_header(len(parts)) + b"".join(parts), len(parts)))
+    return [
+        frame(payload, n, sender_id=sender_id, seq=seq + i, compress=None if compress is not False else False)
+        for i, (payload, n) in enumerate(payloads)
+    ]

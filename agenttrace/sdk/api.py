@@ -1,0 +1,64 @@
+"""Everything ``import agenttrace as at`` exposes, gathered in one place."""
+
+from __future__ import annotations
+
+from agenttrace.sdk.context import (
+    RemoteParent,
+    bind_context,
+    current_span_var,
+    format_traceparent,
+    parse_traceparent,
+    run_in_thread,
+    session,
+)
+from agenttrace.sdk.integrations.anthropic import usage_from_anthropic
+from agenttrace.sdk.integrations.openai import usage_from_openai
+from agenttrace.sdk.runtime import configure, flush, shutdown, stats
+from agenttrace.sdk.tracer import agent, current_span, llm, observe, retrieval, span, tool
+
+__all__ = [
+    "RemoteParent",
+    "agent",
+    "bind_context",
+    "configure",
+    "current_span",
+    "extract_traceparent",
+    "flush",
+    "inject_traceparent",
+    "llm",
+    "observe",
+    "retrieval",
+    "run_in_thread",
+    "session",
+    "shutdown",
+    "span",
+    "stats",
+    "tool",
+    "usage_from_anthropic",
+    "usage_from_openai",
+]
+
+
+def inject_traceparent(carrier: dict[str, str] | None = None) -> str | None:
+    """The current span as a W3C ``traceparent`` value (``None`` outside any span).
+    With a ``carrier`` dict (HTTP headers), also stores it under ``"traceparent"``.
+
+    >>> import agenttrace as at
+    >>> at.inject_traceparent() is None
+    True
+    """
+    current = current_span_var.get()
+    if current is None:
+        return None
+    value = format_traceparent(current.trace.trace_id, current.span_id, current.trace.sampled)
+    if carrier is not None:
+        carrier["traceparent"] = value
+    return value
+
+
+def extract_traceparent(header: str | bytes | dict[str, str] | None) -> RemoteParent | None:
+    """Read a ``traceparent`` (a header value, or a headers dict holding one); pass the
+    result as ``at.span(..., traceparent=...)``. ``None`` when absent or malformed."""
+    if isinstance(header, dict):
+        header = next((v for k, v in header.items() if k.lower() == "traceparent"), None)
+    return parse_traceparent(header)

@@ -1,0 +1,257 @@
+"""The emitter: a bounded in-process queue drained by one background thread.
+
+Ending a span appends it to :attr:`Emitter.queue` (a ``collections.deque``; appends
+are atomic under the GIL, so the agent takes no lock). The thread wakes every
+``flush_interval_s``, when the queue reaches ``flush_at`` spans, or on
+:meth:`Emitter.flush`; it turns live spans into :class:`~agenttrace.model.Span`
+Structs, packs them into datagrams of at most ``max_datagram_bytes`` and hands them to
+a non-blocking transport. Every span that does not reach the socket is counted by
+reason; nothing here ever raises into the agent.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter, deque
+from typing import Any
+
+from agenttrace import wire
+from agenttrace.model import Event, Span
+from agenttrace.sdk.config import Config
+from agenttrace.sdk.transport import Transport, make_transport
+
+__all__ = ["Emitter"]
+
+_DRAIN_CHUNK = 2048  # spans converted and packed per round, so a burst is sent in pieces
+
+
+def new_sender_id() -> int:
+    return int.from_bytes(os.urandom(8), "little") or 1
+
+
+class Emitter:
+    """Owns the queue, the background thread, the transport and the counters."""
+
+    def __init__(self, config: Config, *, flush_at: int = 512) -> None:
+        self.config = config
+        self.flush_at = flush_at
+        self.transport: Transport = make_transport(config.endpoint)
+        self._tags = list(config.tags)
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self.queue: deque[Any] = deque()
+        self.sender_id = new_sender_id()
+        self.seq = 0
+        self._lock = threading.Lock()
+        self._dropped: Counter[str] = Counter()
+        self._sampled_out = 0
+        self._drained = 0
+        self._sent = 0
+        self._truncated = 0
+        self._datagrams_sent = 0
+        self._datagrams_dropped = 0
+        self._wake = threading.Event()
+        self._cond = threading.Condition(threading.Lock())
+        self._flush_requested = 0
+        self._flush_done = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        thread = threading.Thread(target=self._run, name="agenttrace-emitter", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Send everything queued before this call. True if done within ``timeout``."""
+        if not self.running:
+            self._drain()
+            return not self.queue
+        with self._cond:
+            self._flush_requested += 1
+            target = self._flush_requested
+        self._wake.set()
+        with self._cond:
+            return self._cond.wait_for(lambda: self._flush_done >= target, timeout)
+
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Flush, stop the thread and close the socket. True if everything was sent."""
+        done = self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        left = len(self.queue)
+        if left:
+            self.count("shutdown", left)
+            self.queue.clear()
+        self.transport.close()
+        return done and not left
+
+    def after_fork_in_child(self) -> None:
+        """A forked child gets its own sender id, sequence, queue, counters and thread;
+        spans its parent had queued are the parent's to send."""
+        self.transport.close()  # closes the child's copy of the descriptor only
+        self.transport = make_transport(self.config.endpoint)
+        self._init_state()
+        self.start()
+
+    # --- counters ------------------------------------------------------------------------
+
+    def count(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` spans not sent for ``reason`` (``sampled_out`` is not a drop)."""
+        with self._lock:
+            if reason == "sampled_out":
+                self._sampled_out += n
+            else:
+                self._dropped[reason] += n
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            dropped = dict(self._dropped)
+            queued = len(self.queue)
+            return {
+                "emitted": self._drained + queued,
+                "sent": self._sent,
+                "queued": queued,
+                "dropped": dropped,
+                "dropped_total": sum(dropped.values()),
+                "sampled_out": self._sampled_out,
+                "truncated": self._truncated,
+                "datagrams_sent": self._datagrams_sent,
+                "datagrams_dropped": self._datagrams_dropped,
+                "sender_id": self.sender_id,
+                "endpoint": str(self.config.endpoint),
+            }
+
+    # --- the background thread --------------------------------------------------------
+
+    def _run(self) -> None:
+        interval = self.config.flush_interval_s
+        while True:
+            self._wake.wait(interval)
+            self._wake.clear()
+            with self._cond:
+                requested = self._flush_requested
+            try:
+                self._drain()
+            except Exception:  # a bug here must not kill the thread: count and carry on
+                self.count("internal_error", len(self.queue))
+                self.queue.clear()
+            if requested != self._flush_done:
+                with self._cond:
+                    self._flush_done = requested
+                    self._cond.notify_all()
+            if self._stopping:
+                return
+
+    def _drain(self) -> None:
+        queue = self.queue
+        popleft = queue.popleft
+        while queue:
+            chunk = []
+            try:
+                for _ in range(_DRAIN_CHUNK):
+                    chunk.append(popleft())
+            except IndexError:
+                pass
+            with self._lock:
+                self._drained += len(chunk)
+            self._send(chunk)
+
+    def _send(self, live_spans: list[Any]) -> None:
+        spans: list[Span] = []
+        unconvertible = 0
+        for live in live_spans:
+            try:
+                spans.append(self._convert(live))
+            except Exception:
+                unconvertible += 1
+        stats: dict[str, int] = {}
+        datagrams = wire.batch(
+            spans, self.config.max_datagram_bytes, sender_id=self.sender_id, seq=self.seq, stats=stats
+        )
+        # One sequence number per datagram attempted: a refused datagram leaves a gap
+        # the collector counts as lost.
+        self.seq = (self.seq + len(datagrams)) & 0xFFFFFFFF
+        sent = dropped_grams = 0
+        failed: Counter[str] = Counter()
+        send = self.transport.send
+        for datagram in datagrams:
+            n = datagram[4] | (datagram[5] << 8)  # span_count, little-endian u16 at offset 4
+            reason = send(datagram)
+            if reason is None:
+                sent += n
+            else:
+                failed[reason] += n
+                dropped_grams += 1
+        with self._lock:
+            self._sent += sent
+            self._datagrams_sent += len(datagrams) - dropped_grams
+            self._datagrams_dropped += dropped_grams
+            self._truncated += stats.pop("truncated", 0)
+            self._dropped.update(failed)
+            self._dropped.update(stats)
+            if unconvertible:
+                self._dropped["unencodable"] += unconvertible
+
+    def _convert(self, live: Any) -> Span:
+        cfg = self.config
+        trace = live.trace
+        session = trace.session
+        if session is None:
+            session_id, user_id, tags = cfg.session_id, cfg.user_id, self._tags
+        else:
+            session_id = session.session_id if session.session_id is not None else cfg.session_id
+            user_id = session.user_id if session.user_id is not None else cfg.user_id
+            tags = list(session.tags) if session.tags is not None else self._tags
+        attributes = live.attributes
+        for key in attributes:
+            if type(key) is not str:
+                attributes = {str(k): v for k, v in attributes.items()}
+                break
+        name = live.name if type(live.name) is str else str(live.name)
+        kind = live.kind if type(live.kind) is str else str(live.kind)
+        parent = live.parent_id.to_bytes(8, "big") if live.parent_id else b""
+        span = Span(
+            trace_id=trace.trace_id.to_bytes(16, "big"),
+            span_id=live.span_id.to_bytes(8, "big"),
+            name=name,
+            start_ns=live.start_ns,
+            end_ns=live.end_ns,
+            parent_id=parent,
+            kind=kind,
+            status=int(live.status),
+            session_id=session_id,
+            service=cfg.service,
+            user_id=user_id,
+            environment=cfg.environment,
+            tags=tags,
+            attributes=attributes,
+        )
+        extra = live._extra
+        if extra:
+            span.status_message = str(extra.get("status_message", ""))
+            span.model = str(extra.get("model", ""))
+            span.provider = str(extra.get("provider", ""))
+            span.usage = extra.get("usage")
+            span.cost_usd = extra.get("cost_usd")
+            span.input_preview = extra.get("input_preview", "")
+            span.output_preview = extra.get("output_preview", "")
+            span.service_tier = extra.get("service_tier", "")
+            events = extra.get("events")
+            if events:
+                span.events = [Event(str(n), t, dict(a)) for n, t, a in events]
+        return span

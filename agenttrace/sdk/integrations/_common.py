@@ -1,0 +1,31 @@
+"""Helpers shared by the provider converters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Tiers that mean "no special tier": stored as "" so only batch/priority/flex stand out.
+_PLAIN_TIERS = {"", "auto", "default", "standard", "standard_only", "none"}
+
+
+def get(obj: Any, name: str) -> Any:
+    """``obj.name`` for SDK objects, ``obj[name]`` for dicts (parsed JSON), else None."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def count(obj: Any, name: str) -> int:
+    value = get(obj, name)
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def tier(value: Any) -> str | None:
+    text = str(value or "").strip().lower()
+    return None if text in _PLAIN_TIERS else text

@@ -1,0 +1,164 @@
+"""SDK overhead: what one span costs the agent's thread, AgentTrace against OpenTelemetry.
+
+Both run in this process, interleaved repetition by repetition:
+
+* AgentTrace: ``with at.span("step", kind="tool", a=1, b="two", c=3.0): pass``, emitting
+  over UDP to a local socket (bound, never read: the kernel discards what overflows,
+  as a busy collector would).
+* OpenTelemetry SDK: ``with tracer.start_as_current_span("step", attributes={...}): pass``
+  with a ``BatchSpanProcessor`` around an exporter that does nothing.
+
+Each repetition times a loop of ``--spans`` spans, then flushes both SDKs outside the
+timed region so no queue overflows. Reported per span, median over repetitions:
+``cpu_us`` (``time.thread_time_ns``: CPU time of the agent thread only, the number the
+target is about) and ``wall_us`` (``perf_counter_ns``: also counts time the agent waited
+for the GIL while the background threads encoded and sent).
+
+Usage::
+
+    python bench/sdk_overhead.py [--spans 2000] [--reps 25] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def agenttrace_loop(n: int) -> Callable[[], None]:
+    import agenttrace as at
+
+    span = at.span
+
+    def run() -> None:
+        for _ in range(n):
+            with span("step", kind="tool", a=1, b="two", c=3.0):
+                pass
+
+    return run
+
+
+def otel_setup() -> tuple[Any, Callable[[], None]]:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class NullExporter(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self) -> None:
+            pass
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(NullExporter()))
+    return provider, lambda: provider.force_flush()
+
+
+def otel_loop(provider: Any, n: int) -> Callable[[], None]:
+    tracer = provider.get_tracer("bench")
+    start = tracer.start_as_current_span
+
+    def run() -> None:
+        for _ in range(n):
+            with start("step", attributes={"a": 1, "b": "two", "c": 3.0}):
+                pass
+
+    return run
+
+
+def empty_loop(n: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(n):
+            pass
+
+    return run
+
+
+def timed(fn: Callable[[], None], n: int) -> tuple[float, float]:
+    c0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+    fn()
+    c1, w1 = time.thread_time_ns(), time.perf_counter_ns()
+    return (c1 - c0) / n / 1000, (w1 - w0) / n / 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spans", type=int, default=2000, help="spans per timed loop (default 2000)")
+    parser.add_argument("--reps", type=int, default=25, help="repetitions; medians are reported (default 25)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here ('-' for stdout)")
+    args = parser.parse_args(argv)
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    import agenttrace as at
+
+    at.configure(endpoint=f"udp://127.0.0.1:{sink.getsockname()[1]}", service="bench")
+    provider, otel_flush = otel_setup()
+
+    n = args.spans
+    runs = {
+        "agenttrace": (agenttrace_loop(n), lambda: at.flush(10)),
+        "opentelemetry": (otel_loop(provider, n), otel_flush),
+        "empty_loop": (empty_loop(n), lambda: None),
+    }
+    for fn, flush in runs.values():  # warm up caches, lazy imports, background threads
+        fn()
+        flush()
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
+    for _ in range(args.reps):
+        for key, (fn, flush) in runs.items():
+            samples[key].append(timed(fn, n))
+            flush()
+
+    result: dict[str, Any] = {
+        "benchmark": "sdk_overhead",
+        "python": sys.version.split()[0],
+        "cores": os.cpu_count(),
+        "spans_per_rep": n,
+        "reps": args.reps,
+    }
+    for key, rows in samples.items():
+        result[key] = {
+            "cpu_us_median": statistics.median(r[0] for r in rows),
+            "wall_us_median": statistics.median(r[1] for r in rows),
+        }
+    ours, theirs = result["agenttrace"], result["opentelemetry"]
+    result["ratio_cpu"] = ours["cpu_us_median"] / theirs["cpu_us_median"]
+    result["ratio_wall"] = ours["wall_us_median"] / theirs["wall_us_median"]
+    result["target_ratio"] = 0.1
+    result["meets_target"] = result["ratio_cpu"] <= 0.1
+    st = at.stats()
+    result["agenttrace_stats"] = {k: st[k] for k in ("emitted", "sent", "dropped", "datagrams_sent")}
+    at.shutdown()
+    provider.shutdown()
+
+    print(
+        f"SDK overhead per span (median of {args.reps} x {n} spans; {os.cpu_count()} cores, Python {result['python']})"
+    )
+    print(f"{'':<16}{'cpu µs/span':>14}{'wall µs/span':>14}")
+    for key in ("agenttrace", "opentelemetry", "empty_loop"):
+        print(f"{key:<16}{result[key]['cpu_us_median']:>14.3f}{result[key]['wall_us_median']:>14.3f}")
+    print(
+        f"ratio agenttrace/opentelemetry: cpu {result['ratio_cpu']:.3f}, wall {result['ratio_wall']:.3f} "
+        f"(target <= 0.100: {'met' if result['meets_target'] else 'NOT met'})"
+    )
+    print(f"agenttrace stats: {result['agenttrace_stats']}")
+    if args.json:
+        text = json.dumps(result, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w") as fh:
+                fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
