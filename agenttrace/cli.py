@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 
 # --- sub-commands (one line per area) ---
+__import__("agenttrace.commands").commands.register(app)  # sessions traces spans costs metrics export status
 app.add_typer(__import__("agenttrace.pricing.cli").pricing.cli.app, name="pricing")  # update show check
 app.command("top")(__import__("agenttrace.commands.top").commands.top.top)  # live TUI
 

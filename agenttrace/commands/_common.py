@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
+from agenttrace.errors import NotFoundError, StoreError
 from agenttrace.paths import default_data_dir
 
 __all__ = [
+    "EXIT_ERROR",
+    "EXIT_USAGE",
     "DataDirOpt",
     "JsonOpt",
     "LimitOpt",
+    "SinceOpt",
+    "UntilOpt",
     "fail",
     "fmt_bytes",
+    "local_time",
+    "open_engine",
     "resolve_data_dir",
+    "store_errors",
     "store_size",
+    "time_range",
+    "warn_skipped",
 ]
 
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Store directory [default: $AGENTTRACE_DATA_DIR, else $XDG_DATA_HOME/agenttrace].",
+        help="Store directory (default: $AGENTTRACE_DATA_DIR, else $XDG_DATA_HOME/agenttrace).",
         show_default=False,
     ),
 ]
@@ -75,3 +88,72 @@ def fmt_bytes(n: float) -> str:
         n /= 1024
     return f"{n} B"  # unreachable; keeps type checkers content
 
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Only spans that started at or after this: 15m, 24h, 7d, today, or ISO time."),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Only spans that started before this (same forms as --since).")
+]
+
+
+def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """``--since``/``--until`` as Unix nanoseconds; a bad string fails with exit 2."""
+    from agenttrace.commands.timeparse import BadTimeError, parse_time
+
+    try:
+        lo = parse_time(since) if since else None
+        hi = parse_time(until) if until else None
+    except BadTimeError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if lo is not None and hi is not None and lo >= hi:
+        fail("--since must be earlier than --until", EXIT_USAGE)
+    return lo, hi
+
+
+def open_engine(data_dir: Path | None) -> Any:
+    """A :class:`QueryEngine` over the store; fails in one sentence if there is nothing to read."""
+    from agenttrace.store.query import QueryEngine
+
+    path = resolve_data_dir(data_dir)
+    engine = QueryEngine(path)
+    try:
+        segs, skipped = engine.segments()
+    except (OSError, StoreError) as exc:
+        fail(f"cannot read the store at {path}: {exc}")
+    if not segs and not skipped:
+        fail(f"the store at {path} holds no spans yet (is a collector running and an agent sending to it?)")
+    if not segs:
+        fail(f"every segment in {path} is unreadable ({len(skipped)} corrupt); nothing to show")
+    return engine
+
+
+def warn_skipped(result: Any) -> None:
+    """Say on stderr which corrupt segments a result was answered without."""
+    skipped = getattr(result, "skipped_segments", None) or []
+    if skipped:
+        first = skipped[0]
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        sys.stderr.write(
+            f"agenttrace: warning: answered without {len(skipped)} corrupt segment(s): "
+            f"{first.path} at offset {first.offset} ({first.reason}){more}\n"
+        )
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn the engine's errors into one sentence and an exit status."""
+    try:
+        yield
+    except NotFoundError as exc:
+        fail(str(exc).strip("'\""))
+    except StoreError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # a malformed id or cursor: the user's input
+        fail(str(exc), EXIT_USAGE)
+
+
+def local_time(ns: int) -> str:
+    """Unix nanoseconds as local ``YYYY-MM-DD HH:MM:SS``, the way a terminal user reads time."""
+    return datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")

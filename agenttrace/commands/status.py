@@ -84,7 +84,7 @@ def _store_status(data_dir: Path) -> StoreStatus:
 def _print(report: StatusReport) -> None:
     from rich.console import Console
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     c, s = report.collector, report.store
     if c.running:
         out.print(f"[green]●[/green] collector running at {c.url}")

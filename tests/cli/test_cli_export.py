@@ -18,7 +18,7 @@ def _spans(n: int) -> list[Span]:
             trace_id=bytes([i % 7]) * 16,
             span_id=i.to_bytes(8, "big"),
             parent_id=b"" if i % 7 == 0 else (i - 1).to_bytes(8, "big"),
-            name=f"step, \"{i}\"\nsecond line",  # CSV quoting must survive commas, quotes, newlines
+            name=f'step, "{i}"\nsecond line',  # CSV quoting must survive commas, quotes, newlines
             start_ns=1_795_305_600 * 10**9 + i * 1000,
             end_ns=1_795_305_600 * 10**9 + i * 1000 + 2_500_000,
             kind="llm" if i % 2 else "tool",

@@ -1,0 +1,119 @@
+"""``agenttrace costs --by model|service|kind|day``: tokens by type, cost, share of total."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+import typer
+
+from agenttrace.commands._common import (
+    EXIT_USAGE,
+    DataDirOpt,
+    JsonOpt,
+    LimitOpt,
+    SinceOpt,
+    UntilOpt,
+    fail,
+    open_engine,
+    resolve_data_dir,
+    store_errors,
+    time_range,
+    warn_skipped,
+)
+
+__all__ = ["UnknownModel", "costs"]
+
+
+class UnknownModel(msgspec.Struct, kw_only=True):
+    """A model that carried token usage but matched no price (so its cost is unknown)."""
+
+    model: str
+    spans: int
+    tokens: int
+
+
+def _unknown(data_dir: object, as_json: bool) -> None:
+    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.pricing import unknown_models_in_store
+
+    path = resolve_data_dir(data_dir)  # type: ignore[arg-type]
+    rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in unknown_models_in_store(path)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("every model in the store matched a price")
+        return
+    print_table(
+        "models with usage that matched no price (add an alias or override: see `agenttrace pricing`)",
+        [("model", "left"), ("spans", "right"), ("tokens", "right")],
+        [(r.model, f"{r.spans:,}", f"{r.tokens:,}") for r in rows],
+    )
+
+
+def costs(
+    by: Annotated[str, typer.Option("--by", help="Group by model, service, kind or day.")] = "model",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    unknown: Annotated[bool, typer.Option("--unknown", help="List the models that matched no price instead.")] = False,
+    limit: LimitOpt = 50,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """What the agents spent: tokens by type, cost and share of the total, per group."""
+    from agenttrace.commands.render import fmt_cost, print_json, print_table
+    from agenttrace.commands.reports import COST_GROUPS, cost_report
+    from agenttrace.store.results import SpanFilter
+
+    if unknown:
+        _unknown(data_dir, as_json)
+        return
+    if by not in COST_GROUPS:
+        fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)
+    lo, hi = time_range(since, until)
+    engine = open_engine(data_dir)
+    with store_errors():
+        report = cost_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+    report.rows = report.rows[:limit]
+    warn_skipped(report)
+    if as_json:
+        print_json(report)
+        return
+    if not report.rows:
+        typer.echo("no spans in that range", err=True)
+        return
+    t = report.total_tokens
+    print_table(
+        None,
+        [
+            (by, "left"),
+            ("spans", "right"),
+            ("input", "right"),
+            ("cache read", "right"),
+            ("cache write", "right"),
+            ("output", "right"),
+            ("reasoning", "right"),
+            ("cost", "right"),
+            ("share", "right"),
+        ],
+        [
+            (
+                r.key,
+                f"{r.spans:,}",
+                f"{r.tokens.input_tokens:,}",
+                f"{r.tokens.cache_read_tokens:,}",
+                f"{r.tokens.cache_write_tokens:,}",
+                f"{r.tokens.output_tokens:,}",
+                f"{r.tokens.reasoning_tokens:,}",
+                fmt_cost(r.cost_usd) or "$0",
+                f"{r.share:.1%}",
+            )
+            for r in report.rows
+        ],
+        caption=(
+            f"total {fmt_cost(report.total_cost_usd) or '$0'} · {t.input_tokens:,} input "
+            f"({t.cache_read_tokens:,} cache read) · {t.output_tokens:,} output tokens"
+        ),
+    )

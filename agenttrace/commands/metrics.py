@@ -1,0 +1,146 @@
+"""``agenttrace metrics performance|errors|summary``: latency percentiles, error rates, totals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agenttrace.commands._common import (
+    EXIT_USAGE,
+    DataDirOpt,
+    JsonOpt,
+    LimitOpt,
+    SinceOpt,
+    UntilOpt,
+    fail,
+    local_time,
+    open_engine,
+    store_errors,
+    time_range,
+    warn_skipped,
+)
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Latency percentiles, error rates and totals over a time range.", no_args_is_help=True)
+
+ByOpt = Annotated[str, typer.Option("--by", help="Group by kind, model or service.")]
+
+
+def _ms(value: float | None) -> str:
+    from agenttrace.commands.render import fmt_duration_ns
+
+    return "" if value is None else fmt_duration_ns(value * 1e6)
+
+
+def _check_by(by: str) -> None:
+    from agenttrace.commands.reports import PERF_GROUPS
+
+    if by not in PERF_GROUPS:
+        fail(f"cannot group by {by!r}: use one of {', '.join(PERF_GROUPS)}", EXIT_USAGE)
+
+
+@app.command("performance")
+def performance(
+    by: ByOpt = "kind",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 50,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """p50/p95/p99 latency per kind (or model, or service), slowest p95 first."""
+    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.commands.reports import performance_report
+
+    _check_by(by)
+    lo, hi = time_range(since, until)
+    engine = open_engine(data_dir)
+    with store_errors():
+        report = performance_report(engine, by, lo, hi)
+    report.rows = report.rows[:limit]
+    warn_skipped(report)
+    if as_json:
+        print_json(report)
+        return
+    if not report.rows:
+        typer.echo("no spans in that range", err=True)
+        return
+    print_table(
+        None,
+        [(by, "left"), ("spans", "right"), ("avg", "right"), ("p50", "right"), ("p95", "right"), ("p99", "right")],
+        [
+            (r.key, f"{r.count:,}", _ms(r.duration_avg_ms), _ms(r.p50_ms), _ms(r.p95_ms), _ms(r.p99_ms))
+            for r in report.rows
+        ],
+        caption=f"percentiles within {report.relative_error:.0%} of exact",
+    )
+
+
+@app.command("errors")
+def errors(
+    by: ByOpt = "kind",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 10,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Error counts and rates per kind (or model, or service), and the latest failed spans (--limit)."""
+    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.commands.reports import error_report
+
+    _check_by(by)
+    lo, hi = time_range(since, until)
+    engine = open_engine(data_dir)
+    with store_errors():
+        report = error_report(engine, by, lo, hi, recent=limit)
+    warn_skipped(report)
+    if as_json:
+        print_json(report)
+        return
+    rate = report.total_errors / report.total_spans if report.total_spans else 0.0
+    typer.echo(f"{report.total_errors:,} errors in {report.total_spans:,} spans ({rate:.2%})")
+    if not report.rows:
+        return
+    print_table(
+        None,
+        [(by, "left"), ("spans", "right"), ("errors", "right"), ("rate", "right")],
+        [(r.key, f"{r.count:,}", f"{r.errors:,}", f"{r.error_rate:.2%}") for r in report.rows],
+    )
+    print_table(
+        "latest errors",
+        [("start", "left"), ("trace", "left"), ("name", "left"), ("kind", "left"), ("message", "left")],
+        [(local_time(s.start_ns), s.trace_id, s.name, s.kind, s.status_message) for s in report.recent],
+    )
+
+
+@app.command("summary")
+def summary(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Totals over the range: spans, errors, tokens, cost, latency."""
+    from agenttrace.commands.render import fmt_cost, print_json
+    from agenttrace.commands.reports import summary_report
+
+    lo, hi = time_range(since, until)
+    engine = open_engine(data_dir)
+    with store_errors():
+        s = summary_report(engine, lo, hi)
+    warn_skipped(s)
+    if as_json:
+        print_json(s)
+        return
+    t = s.tokens
+    typer.echo(f"{s.spans:,} spans · {s.errors:,} errors ({s.error_rate:.2%}) · cost {fmt_cost(s.cost_usd) or '$0'}")
+    typer.echo(
+        f"tokens: {t.input_tokens:,} input ({t.cache_read_tokens:,} cache read, {t.cache_write_tokens:,} cache write)"
+        f" · {t.output_tokens:,} output ({t.reasoning_tokens:,} reasoning)"
+    )
+    typer.echo(
+        f"latency: avg {_ms(s.duration_avg_ms)} · p50 {_ms(s.p50_ms)} · p95 {_ms(s.p95_ms)} · p99 {_ms(s.p99_ms)}"
+    )

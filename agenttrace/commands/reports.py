@@ -1,0 +1,347 @@
+"""Reports shared by the CLI and the HTTP API, built from the query engine's aggregates.
+
+These only reshape what :meth:`QueryEngine.aggregate` answers (shares of a total,
+error rates, a chosen ordering); they never read the store themselves, so the CLI's
+``--json`` and ``GET /api/v1/metrics/*`` return the very same documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from agenttrace.errors import NotFoundError
+from agenttrace.export import SpanRecord
+from agenttrace.store.results import (
+    AggregateResult,
+    AggregateRow,
+    SkippedSegment,
+    SpanFilter,
+    TokenTotals,
+    TraceSummary,
+    TraceTree,
+)
+
+__all__ = [
+    "COST_GROUPS",
+    "PERF_GROUPS",
+    "CostReport",
+    "CostRow",
+    "ErrorReport",
+    "ErrorRow",
+    "PerformanceReport",
+    "PerformanceRow",
+    "Summary",
+    "TraceList",
+    "cost_report",
+    "error_report",
+    "list_traces",
+    "performance_report",
+    "summary_report",
+    "trace_summary",
+]
+
+CostGroup = Literal["model", "service", "kind", "day"]
+COST_GROUPS: tuple[str, ...] = ("model", "service", "kind", "day")
+PerfGroup = Literal["kind", "model", "service"]
+PERF_GROUPS: tuple[str, ...] = ("kind", "model", "service")
+
+
+class Summary(msgspec.Struct, kw_only=True):
+    """Totals over a time range."""
+
+    since_ns: int | None
+    until_ns: int | None
+    spans: int
+    errors: int
+    error_rate: float  # errors / spans, 0 when there are no spans
+    tokens: TokenTotals
+    cost_usd: float
+    duration_avg_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    skipped_segments: list[SkippedSegment] = []
+
+
+class CostRow(msgspec.Struct, kw_only=True):
+    """One group's spend. ``key`` is the model/service/kind name, or the day as ``YYYY-MM-DD``."""
+
+    key: str
+    spans: int
+    tokens: TokenTotals
+    cost_usd: float
+    share: float  # of the total cost, 0..1 (0 when the total is 0)
+
+
+class CostReport(msgspec.Struct, kw_only=True):
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[CostRow]  # by cost, highest first (by day: oldest first)
+    total_cost_usd: float
+    total_tokens: TokenTotals
+    skipped_segments: list[SkippedSegment] = []
+
+
+class PerformanceRow(msgspec.Struct, kw_only=True):
+    key: str
+    count: int
+    duration_avg_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class PerformanceReport(msgspec.Struct, kw_only=True):
+    """Latency percentiles, within ``relative_error`` of the exact values."""
+
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[PerformanceRow]  # by p95, slowest first
+    relative_error: float
+    skipped_segments: list[SkippedSegment] = []
+
+
+class ErrorRow(msgspec.Struct, kw_only=True):
+    key: str
+    count: int
+    errors: int
+    error_rate: float
+
+
+class ErrorReport(msgspec.Struct, kw_only=True):
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[ErrorRow]  # most errors first; groups without errors are left out
+    total_spans: int
+    total_errors: int
+    recent: list[SpanRecord] = []  # the latest failed spans, newest first
+    skipped_segments: list[SkippedSegment] = []
+
+
+def _aggregate(
+    engine: Any, since_ns: int | None, until_ns: int | None, group_by: list[str], where: SpanFilter | None = None
+) -> AggregateResult:
+    return engine.aggregate(group_by, since_ns=since_ns, until_ns=until_ns, where=where)
+
+
+def _key(row: AggregateRow, name: str) -> str:
+    value = row.group.get(name, "")
+    if name in ("minute", "hour", "day") and isinstance(value, int):
+        from agenttrace.export import iso_utc
+
+        return iso_utc(value)[: {"day": 10, "hour": 13, "minute": 16}[name]]
+    return str(value) if value not in (None, "") else "(none)"
+
+
+def _sum_tokens(rows: list[AggregateRow]) -> TokenTotals:
+    total = TokenTotals()
+    for r in rows:
+        for f in TokenTotals.__struct_fields__:
+            setattr(total, f, getattr(total, f) + getattr(r.tokens, f))
+    return total
+
+
+def summary_report(
+    engine: Any, since_ns: int | None = None, until_ns: int | None = None, where: SpanFilter | None = None
+) -> Summary:
+    """Totals over ``[since_ns, until_ns)`` of the spans matching ``where``."""
+    res = _aggregate(engine, since_ns, until_ns, [], where)
+    row = res.rows[0] if res.rows else None
+    if row is None or row.count == 0:
+        return Summary(
+            since_ns=since_ns,
+            until_ns=until_ns,
+            spans=0,
+            errors=0,
+            error_rate=0.0,
+            tokens=TokenTotals(),
+            cost_usd=0.0,
+            duration_avg_ms=0.0,
+            p50_ms=None,
+            p95_ms=None,
+            p99_ms=None,
+            skipped_segments=res.skipped_segments,
+        )
+    return Summary(
+        since_ns=since_ns,
+        until_ns=until_ns,
+        spans=row.count,
+        errors=row.errors,
+        error_rate=row.errors / row.count,
+        tokens=row.tokens,
+        cost_usd=row.cost_usd,
+        duration_avg_ms=row.duration_avg_ms,
+        p50_ms=row.p50_ms,
+        p95_ms=row.p95_ms,
+        p99_ms=row.p99_ms,
+        skipped_segments=res.skipped_segments,
+    )
+
+
+def cost_report(
+    engine: Any, by: str, since_ns: int | None = None, until_ns: int | None = None, where: SpanFilter | None = None
+) -> CostReport:
+    """Tokens by type, cost and share of the total, grouped ``by`` model, service, kind or day."""
+    if by not in COST_GROUPS:
+        raise ValueError(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}")
+    res = _aggregate(engine, since_ns, until_ns, [by], where)
+    total = sum(r.cost_usd for r in res.rows)
+    rows = [
+        CostRow(
+            key=_key(r, by),
+            spans=r.count,
+            tokens=r.tokens,
+            cost_usd=r.cost_usd,
+            share=(r.cost_usd / total) if total > 0 else 0.0,
+        )
+        for r in res.rows
+    ]
+    if by == "day":
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows.sort(key=lambda r: (-r.cost_usd, -r.tokens.total_tokens, r.key))
+    return CostReport(
+        by=by,
+        since_ns=since_ns,
+        until_ns=until_ns,
+        rows=rows,
+        total_cost_usd=total,
+        total_tokens=_sum_tokens(res.rows),
+        skipped_segments=res.skipped_segments,
+    )
+
+
+def performance_report(
+    engine: Any,
+    by: str = "kind",
+    since_ns: int | None = None,
+    until_ns: int | None = None,
+    where: SpanFilter | None = None,
+) -> PerformanceReport:
+    """p50/p95/p99 latency grouped ``by`` kind (or model, or service), slowest first."""
+    if by not in PERF_GROUPS:
+        raise ValueError(f"cannot group latency by {by!r}: use one of {', '.join(PERF_GROUPS)}")
+    res = _aggregate(engine, since_ns, until_ns, [by], where)
+    rows = [
+        PerformanceRow(
+            key=_key(r, by),
+            count=r.count,
+            duration_avg_ms=r.duration_avg_ms,
+            p50_ms=r.p50_ms,
+            p95_ms=r.p95_ms,
+            p99_ms=r.p99_ms,
+        )
+        for r in res.rows
+        if r.count
+    ]
+    rows.sort(key=lambda r: (-(r.p95_ms or 0.0), r.key))
+    return PerformanceReport(
+        by=by,
+        since_ns=since_ns,
+        until_ns=until_ns,
+        rows=rows,
+        relative_error=res.relative_error,
+        skipped_segments=res.skipped_segments,
+    )
+
+
+def error_report(
+    engine: Any,
+    by: str = "kind",
+    since_ns: int | None = None,
+    until_ns: int | None = None,
+    where: SpanFilter | None = None,
+    *,
+    recent: int = 0,
+) -> ErrorReport:
+    """Error counts and rates grouped ``by`` kind (or model, or service), most errors first,
+    and the ``recent`` latest failed spans."""
+    if by not in PERF_GROUPS:
+        raise ValueError(f"cannot group errors by {by!r}: use one of {', '.join(PERF_GROUPS)}")
+    res = _aggregate(engine, since_ns, until_ns, [by], where)
+    rows = [
+        ErrorRow(key=_key(r, by), count=r.count, errors=r.errors, error_rate=r.errors / r.count)
+        for r in res.rows
+        if r.errors
+    ]
+    rows.sort(key=lambda r: (-r.errors, r.key))
+    latest: list[SpanRecord] = []
+    if recent > 0:
+        base = msgspec.structs.asdict(where) if where is not None else {}
+        flt = SpanFilter(**{**base, "since_ns": since_ns, "until_ns": until_ns, "status": 2, "limit": recent})
+        latest = engine.spans(flt).spans
+    return ErrorReport(
+        by=by,
+        since_ns=since_ns,
+        until_ns=until_ns,
+        rows=rows,
+        total_spans=sum(r.count for r in res.rows),
+        total_errors=sum(r.errors for r in res.rows),
+        recent=latest,
+        skipped_segments=res.skipped_segments,
+    )
+
+
+class TraceList(msgspec.Struct, kw_only=True):
+    """Traces with a span in the range, newest first; figures cover each whole trace."""
+
+    traces: list[TraceSummary]
+    since_ns: int | None
+    until_ns: int | None
+    skipped_segments: list[SkippedSegment] = []
+
+
+def trace_summary(tree: TraceTree) -> TraceSummary:
+    """The one-line summary of a trace tree (root name: its first root span's)."""
+    by_id = {s.span_id: s for s in tree.spans}
+    root = by_id.get(tree.root_ids[0]) if tree.root_ids else None
+    return TraceSummary(
+        trace_id=tree.trace_id,
+        root_name=root.name if root is not None else (tree.spans[0].name if tree.spans else ""),
+        start_ns=tree.start_ns,
+        end_ns=tree.end_ns,
+        duration_ms=tree.duration_ms,
+        spans=tree.span_count,
+        errors=tree.errors,
+        tokens=tree.tokens,
+        cost_usd=tree.cost_usd,
+    )
+
+
+def list_traces(engine: Any, flt: SpanFilter) -> TraceList:
+    """The ``flt.limit`` newest traces with a span matching ``flt``.
+
+    Uses ``engine.traces`` when the engine has it. Until then (a stopgap, see
+    docs/architecture.md "Query API"): page through the matching spans newest first to
+    find distinct trace ids, and ask the engine for each trace's tree and totals.
+    """
+    if hasattr(engine, "traces"):
+        return engine.traces(flt)
+    limit = flt.limit
+    seen: dict[str, None] = {}
+    skipped: list[SkippedSegment] = []
+    cursor: str | None = None
+    page_size = max(200, 10 * limit)
+    while len(seen) < limit:
+        page = engine.spans(msgspec.structs.replace(flt, limit=page_size, cursor=cursor))
+        skipped.extend(s for s in page.skipped_segments if s not in skipped)
+        for rec in page.spans:
+            seen.setdefault(rec.trace_id)
+            if len(seen) >= limit:
+                break
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    traces = []
+    for tid in seen:
+        try:
+            traces.append(trace_summary(engine.trace(tid)))
+        except NotFoundError:  # compacted or expired between the two reads
+            continue
+    traces.sort(key=lambda t: (t.start_ns, t.trace_id), reverse=True)
+    return TraceList(traces=traces, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=skipped)

@@ -1,0 +1,136 @@
+"""``agenttrace sessions list|show ID``: agent sessions, most recently active first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agenttrace.commands._common import (
+    DataDirOpt,
+    JsonOpt,
+    LimitOpt,
+    SinceOpt,
+    UntilOpt,
+    local_time,
+    open_engine,
+    store_errors,
+    time_range,
+    warn_skipped,
+)
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Agent sessions: list them, or show one with its traces.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_sessions(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user id.")] = None,
+    limit: LimitOpt = 20,
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Sessions with activity in the range, most recently active first."""
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
+
+    lo, hi = time_range(since, until)
+    engine = open_engine(data_dir)
+    with store_errors():
+        result = engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
+    warn_skipped(result)
+    if as_json:
+        print_json(result)
+        return
+    if not result.sessions:
+        typer.echo("no sessions in that range", err=True)
+        return
+    print_table(
+        None,
+        [
+            ("session", "left"),
+            ("service", "left"),
+            ("user", "left"),
+            ("last seen", "left"),
+            ("duration", "right"),
+            ("traces", "right"),
+            ("spans", "right"),
+            ("errors", "right"),
+            ("tokens", "right"),
+            ("cost", "right"),
+            ("models", "left"),
+        ],
+        [
+            (
+                s.session_id,
+                s.service,
+                s.user_id,
+                local_time(s.last_seen_ns),
+                fmt_duration_ns(s.duration_ms * 1e6),
+                s.traces,
+                s.spans,
+                s.errors or "",
+                fmt_tokens(s.tokens.total_tokens),
+                fmt_cost(s.cost_usd),
+                ", ".join(s.models),
+            )
+            for s in result.sessions
+        ],
+    )
+
+
+@app.command("show")
+def show_session(
+    session_id: Annotated[str, typer.Argument(help="The session id, as `sessions list` shows it.")],
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """One session: its totals and its traces, oldest first."""
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
+
+    engine = open_engine(data_dir)
+    with store_errors():
+        detail = engine.session(session_id)
+    warn_skipped(detail)
+    if as_json:
+        print_json(detail)
+        return
+    s = detail.summary
+    t = s.tokens
+    typer.echo(
+        f"session {s.session_id} · {s.service or '-'} · user {s.user_id or '-'} · "
+        f"{local_time(s.first_seen_ns)} → {local_time(s.last_seen_ns)} ({fmt_duration_ns(s.duration_ms * 1e6)})"
+    )
+    typer.echo(
+        f"{s.traces} traces · {s.spans} spans · {s.errors} errors · tokens in {t.input_tokens:,} "
+        f"(cache read {t.cache_read_tokens:,}) out {t.output_tokens:,} · cost {fmt_cost(s.cost_usd) or '$0'}"
+    )
+    print_table(
+        None,
+        [
+            ("trace", "left"),
+            ("name", "left"),
+            ("start", "left"),
+            ("duration", "right"),
+            ("spans", "right"),
+            ("errors", "right"),
+            ("tokens", "right"),
+            ("cost", "right"),
+        ],
+        [
+            (
+                tr.trace_id,
+                tr.root_name,
+                local_time(tr.start_ns),
+                fmt_duration_ns(tr.duration_ms * 1e6),
+                tr.spans,
+                tr.errors or "",
+                fmt_tokens(tr.tokens.total_tokens),
+                fmt_cost(tr.cost_usd),
+            )
+            for tr in detail.traces
+        ],
+    )
