@@ -83,7 +83,19 @@ def _hex_to_bytes(value: str | bytes, size: int, what: str) -> bytes:
 class _Seg:
     """One sealed segment as the engine sees it: footer facts, reader, cached rollups."""
 
-    __slots__ = ("_rollup", "day_dir", "max_end", "max_start", "min_start", "name", "path", "reader", "rows", "stamp")
+    __slots__ = (
+        "_rollup",
+        "created",
+        "day_dir",
+        "max_end",
+        "max_start",
+        "min_start",
+        "name",
+        "path",
+        "reader",
+        "rows",
+        "stamp",
+    )
 
     def __init__(self, path: str, stamp: tuple[int, int, int], reader: Any) -> None:
         self.path = path
@@ -96,11 +108,8 @@ class _Seg:
         self.min_start: int = f.min_start_ns
         self.max_start: int = f.max_start_ns
         self.max_end: int = f.max_end_ns
+        self.created: int = getattr(f, "created_unix_ns", 0)
         self._rollup: Rollup | None = None
-
-    @property
-    def sources(self) -> list[str]:
-        return list(getattr(self.reader.footer, "sources", None) or ())
 
     def may_hold(self, flt: SpanFilter, trace_id: bytes | None) -> bool:
         """False when the footer proves the segment holds no span matching ``flt``."""
@@ -134,28 +143,84 @@ class _Seg:
         return self._rollup
 
 
-class _Index:
-    """Hour and day rollups of every live segment, folded once and grown as segments appear."""
+class _DayIndex:
+    """Hour and day rollups of the live segments of one day directory."""
+
+    __slots__ = ("levels", "members")
 
     def __init__(self) -> None:
-        self.members: set[str] = set()
+        self.members: dict[str, tuple[int, int, int]] = {}  # path -> stamp
         self.levels: dict[str, Rollup] = {"hour": Rollup("hour"), "day": Rollup("day")}
 
-    def sync(self, segs: Sequence[_Seg], skipped: list[SkippedSegment]) -> None:
-        paths = {s.path for s in segs}
-        if not self.members <= paths:  # something was compacted away or deleted: rebuild
-            self.__init__()  # type: ignore[misc]
+
+class _Index:
+    """Hour and day rollups per day directory: from the compactor's hour rollup file when
+    it covers exactly the live segments, else folded here from the segments' minute
+    rollups (once: segments never change) and grown as segments appear."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.days: dict[str, _DayIndex] = {}
+
+    def levels(self, segs: Sequence[_Seg], level: str, skipped: list[SkippedSegment]) -> list[Rollup]:
+        by_day: dict[str, list[_Seg]] = {}
         for s in segs:
-            if s.path in self.members:
+            by_day.setdefault(s.day_dir, []).append(s)
+        for gone in set(self.days) - set(by_day):
+            del self.days[gone]
+        out = []
+        for day_dir, members in by_day.items():
+            now = {s.path: s.stamp for s in members}
+            idx = self.days.get(day_dir)
+            if idx is None or idx.members != now:
+                idx = self._build(day_dir, members, now, idx, skipped)
+                self.days[day_dir] = idx
+            out.append(idx.levels[level])
+        return out
+
+    def _build(
+        self,
+        day_dir: str,
+        members: list[_Seg],
+        now: dict[str, tuple[int, int, int]],
+        old: _DayIndex | None,
+        skipped: list[SkippedSegment],
+    ) -> _DayIndex:
+        from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup
+
+        covers = {(s.name, s.rows, s.created) for s in members}
+        f = read_hour_rollup(hour_rollup_path(self.data_dir, os.path.basename(day_dir)))
+        if f is not None and f[0] == covers:
+            idx = _DayIndex()
+            idx.members = now
+            idx.levels = {"hour": f[1], "day": f[1].fold("day")}
+            return idx
+        if old is None or any(now.get(p) != st for p, st in old.members.items()):
+            old = _DayIndex()  # a member was replaced or removed: start again
+        for s in members:
+            if s.path in old.members:
                 continue
             try:
                 r = s.rollup()
-            except SegmentCorruptError as exc:
-                skipped.append(SkippedSegment(path=exc.path, offset=exc.offset, reason=exc.detail))
+            except (SegmentCorruptError, StoreError) as exc:
+                skipped.append(_skip(s.path, exc))
                 continue
-            self.levels["hour"].merge(r)
-            self.levels["day"].merge(r)
-            self.members.add(s.path)
+            old.levels["hour"].merge(r)
+            old.levels["day"].merge(r)
+            old.members[s.path] = s.stamp
+        if any(p not in old.members for p in now):
+            # a member could not be read: do not cache an index that lacks it
+            partial = _DayIndex()
+            partial.levels = old.levels
+            partial.members = {}
+            return partial
+        return old
+
+
+def _skip(path: str, exc: Exception) -> SkippedSegment:
+    if isinstance(exc, SegmentCorruptError):
+        return SkippedSegment(path=path, offset=exc.offset, reason=exc.detail)
+    return SkippedSegment(path=path, offset=0, reason=str(exc))
 
 
 def _decompose(lo: int | None, hi: int | None, levels: Sequence[str]) -> list[tuple[str, int | None, int | None]]:
@@ -252,17 +317,21 @@ class QueryEngine:
         self._clock = clock
         self._segs: dict[str, _Seg] = {}
         self._bad: dict[str, tuple[tuple[int, int, int], SkippedSegment]] = {}
-        self._index = _Index()
+        self._index = _Index(self.data_dir)
         self._lock = threading.RLock()
 
     # --- segment set -------------------------------------------------------------
 
     def segments(self) -> tuple[list[_Seg], list[SkippedSegment]]:
         """Live segments (not superseded by a compacted one) and the corrupt ones left out."""
+        from agenttrace.store.compaction import read_manifests, superseded
         from agenttrace.store.layout import list_segments
         from agenttrace.store.reader import SegmentReader
 
         with self._lock:
+            # Manifests first, then the listing: a compaction that finishes in between
+            # deleted its sources before its manifest, so no source is listed unmasked.
+            manifests = read_manifests(self.data_dir)
             live: dict[str, _Seg] = {}
             bad: dict[str, tuple[tuple[int, int, int], SkippedSegment]] = {}
             for info in list_segments(self.data_dir):
@@ -282,18 +351,15 @@ class QueryEngine:
                     continue
                 try:
                     live[path] = _Seg(path, stamp, SegmentReader(path))
-                except FileNotFoundError:
-                    continue
                 except SegmentCorruptError as exc:
-                    bad[path] = (stamp, SkippedSegment(path=path, offset=exc.offset, reason=exc.detail))
-            superseded = {os.path.join(s.day_dir, src) for s in live.values() for src in s.sources}
-            for p in superseded:
-                live.pop(p, None)
-                bad.pop(p, None)
-            for p in set(self._segs) - set(live):
-                close = getattr(self._segs[p].reader, "close", None)
-                if close is not None:
-                    close()
+                    bad[path] = (stamp, _skip(path, exc))
+                except StoreError as exc:
+                    if os.path.exists(path):
+                        bad[path] = (stamp, _skip(path, exc))
+            if manifests:
+                for p in superseded(manifests, lambda p: live[p].reader.footer if p in live else None):
+                    live.pop(p, None)
+                    bad.pop(p, None)
             self._segs, self._bad = live, bad
             segs = sorted(live.values(), key=lambda s: (s.min_start, s.path))
             return segs, [b for _, b in bad.values()]
@@ -301,15 +367,17 @@ class QueryEngine:
     def _read(self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment]) -> dict[str, list] | None:
         try:
             return seg.reader.read_columns(list(names))
-        except SegmentCorruptError as exc:
-            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+        except (SegmentCorruptError, StoreError) as exc:
+            if os.path.exists(seg.path):  # else: deleted by retention or compaction meanwhile
+                skipped.append(_skip(seg.path, exc))
             return None
 
     def _spans_at(self, seg: _Seg, rows: list[int], skipped: list[SkippedSegment]) -> list[Span]:
         try:
             return seg.reader.read_spans(rows)
-        except SegmentCorruptError as exc:
-            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+        except (SegmentCorruptError, StoreError) as exc:
+            if os.path.exists(seg.path):
+                skipped.append(_skip(seg.path, exc))
             return []
 
     # --- traces ------------------------------------------------------------------
@@ -646,12 +714,11 @@ class QueryEngine:
                     if seg.may_hold(sub, None):
                         try:
                             sources.append(seg.rollup())
-                        except SegmentCorruptError as exc:
-                            skipped.append(SkippedSegment(path=seg.path, offset=exc.offset, reason=exc.detail))
+                        except (SegmentCorruptError, StoreError) as exc:
+                            skipped.append(_skip(seg.path, exc))
             else:
                 with self._lock:
-                    self._index.sync(segs, skipped)
-                    sources = [self._index.levels[level]]
+                    sources = self._index.levels(segs, level, skipped)
             for r in sources:
                 for k, row in r.rows.items():
                     if (a is None or k[0] >= a) and (b is None or k[0] < b) and key_ok(k):
