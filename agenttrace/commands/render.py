@@ -76,8 +76,10 @@ def print_json(value: Any, *, file: Any = None) -> None:
 
 
 def _console(file: Any = None) -> Console:
-    # Wide enough for the waterfall when piped (rich uses 80 columns for non-terminals).
-    return Console(file=file, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    out = file or sys.stdout
+    tty = hasattr(out, "isatty") and out.isatty()
+    # Piped output is for scripts and grep: never cut a row (rich would assume 80 columns).
+    return Console(file=file, highlight=False, soft_wrap=False, width=None if tty else 1000)
 
 
 def print_table(
@@ -88,12 +90,27 @@ def print_table(
     caption: str | None = None,
     file: Any = None,
 ) -> None:
-    """Print a table; ``columns`` are ``(header, justify)`` pairs."""
-    table = Table(title=title, caption=caption, header_style="bold", box=None, pad_edge=False)
-    for header, justify in columns:
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(*[r if isinstance(r, Text) else Text(str(r)) for r in row])
+    """Print a table; ``columns`` are ``(header, justify)`` pairs.
+
+    On a narrow terminal only the last column is shortened (with an ellipsis): ids,
+    numbers and names stay whole so they can be copied.
+    """
+    cells = [[r if isinstance(r, Text) else Text(str(r)) for r in row] for row in rows]
+    table = Table(
+        title=title,
+        caption=caption,
+        header_style="bold",
+        box=None,
+        pad_edge=False,
+        title_justify="left",
+        caption_justify="left",
+    )
+    last = len(columns) - 1
+    for i, (header, justify) in enumerate(columns):
+        widest = max([len(header), *(c[i].cell_len for c in cells)]) if i < last else None
+        table.add_column(header, justify=justify, no_wrap=True, min_width=widest)  # type: ignore[arg-type]
+    for row in cells:
+        table.add_row(*row)
     _console(file).print(table)
 
 
@@ -153,7 +170,7 @@ def waterfall(tree: TraceTree, *, bar_width: int = 40, file: Any = None, title: 
         if error:
             label.append("✗ ", style="bold red")
         label.append(span.name, style="red" if error else "")
-        if span.model:
+        if span.model and span.model not in span.name:
             label.append(f" {span.model}", style="dim")
         note = Text(span.status_message or "error", style="red") if error else Text("")
         table.add_row(

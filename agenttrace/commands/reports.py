@@ -200,6 +200,8 @@ def cost_report(
             share=(r.cost_usd / total) if total > 0 else 0.0,
         )
         for r in res.rows
+        # Spans with no model (tools, agents) cost nothing and carry no tokens: not a "model".
+        if not (by == "model" and not r.group.get("model") and not r.cost_usd and not r.tokens.total_tokens)
     ]
     if by == "day":
         rows.sort(key=lambda r: r.key)

@@ -29,6 +29,10 @@ app = typer.Typer(help="Traces: list them, or show one as a waterfall.", no_args
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 @app.command("list")
 def list_traces(
     since: SinceOpt = None,
@@ -106,7 +110,7 @@ def show_trace(
     t = tree.tokens
     title = (
         f"trace {tree.trace_id} · {local_time(tree.start_ns)} · {fmt_duration_ns(tree.duration_ms * 1e6)} · "
-        f"{tree.span_count} spans · {tree.errors} errors · {t.total_tokens:,} tokens · "
+        f"{_n(tree.span_count, 'span')} · {_n(tree.errors, 'error')} · {t.total_tokens:,} tokens · "
         f"{fmt_cost(tree.cost_usd) or '$0'}"
     )
     if tree.session_id:
