@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 LogLevel = Literal["debug", "info", "warning", "error"]
-FsyncMode = Literal["always", "interval", "never"]
+FsyncMode = Literal["interval", "batch", "none"]
 
 
 class CollectorSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -83,8 +83,12 @@ class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     seal_rows: int = 50_000
     seal_bytes: int = 8 << 20
     seal_age_s: float = 1.0
-    wal_fsync: FsyncMode = "interval"
+    wal_fsync: FsyncMode = "interval"  # "batch" = fsync every append; "none" = leave it to the kernel
     wal_fsync_interval_ms: int = 200
+    wal_rotate_bytes: int = 64 << 20  # empty the WAL after a seal once it is this big...
+    wal_rotate_s: float = 600.0  # ...or this old
+    max_pending_rows: int = 1_000_000  # refuse appends (counted as store_error) while seals keep failing
+    compress: bool = True  # LZ4 column blocks
     retention_days: int = 0  # 0 = keep forever
     compact_after_s: float = 3600.0  # compact minute segments into hour rollups after this
 
@@ -161,6 +165,8 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "store.seal_bytes": ("an integer >= 4096", lambda v: v >= 4096),
     "store.seal_age_s": ("a number > 0", lambda v: v > 0),
     "store.wal_fsync_interval_ms": ("an integer >= 1", lambda v: v >= 1),
+    "store.wal_rotate_bytes": ("an integer >= 1", lambda v: v >= 1),
+    "store.wal_rotate_s": ("a number >= 0", lambda v: v >= 0),
     "store.retention_days": ("an integer >= 0 (0 = keep forever)", lambda v: v >= 0),
     "store.compact_after_s": ("a number >= 0", lambda v: v >= 0),
     "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),

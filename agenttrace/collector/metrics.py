@@ -137,7 +137,9 @@ def read_totals(state: CollectorState) -> Totals:
         _add(t.received_by_transport, transport, st.get("received", 0))
         _add(t.bytes_by_transport, transport, st.get("bytes", 0))
         t.kernel_dropped += st.get("kernel_dropped", 0)
-        t.lost += st.get("lost", 0)
+        # A datagram that arrives after a later one of its sender was first counted
+        # in a gap; it was received after all.
+        t.lost += max(0, st.get("lost", 0) - st.get("reordered", 0))
         for key, reason in RECEIVER_DROP_REASONS.items():
             _add(t.dropped_by_reason, reason, st.get(key, 0))
     sup = state.supervisor
@@ -240,7 +242,7 @@ class PipelineCollector(Collector):
         yield GaugeMetricFamily("agenttrace_workers_running", "Worker processes alive.", value=sum(t.alive))
         yield _histogram(
             "agenttrace_wal_append_seconds",
-            "Time to append one datagram to the store (WAL write + column builders).",
+            "Time to append one popped batch to the store (one WAL write + column builders).",
             LATENCY_BUCKETS,
             t.wal_hist,
             t.wal_sum_s,

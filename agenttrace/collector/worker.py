@@ -22,7 +22,7 @@ when it returns, so a datagram popped but not yet in the WAL lives only in this
 process. Rather than ask the ring for a peek/commit pair (at-least-once plus
 dedupe on replay), the worker keeps the window to one batch and *counts* it: the
 counter block records ``popped`` before the batch is worked and ``done`` after each
-datagram is stored or dropped. A restarted worker finds ``popped - done`` datagrams
+batch is stored or dropped. A restarted worker finds ``popped - done`` datagrams
 unaccounted for and counts them as ``dropped{reason="worker_crash"}``, so
 ``sent = stored + dropped + lost`` still holds exactly. Everything in the ring (not
 yet popped) and in the WAL (replayed by ``SegmentWriter.open()``) is kept.
@@ -234,25 +234,20 @@ class _Worker:
             return
         all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
         self._enrich(all_spans)
-        i_done, i_dg, i_sp = SLOT["done"], SLOT["datagrams_stored"], SLOT["spans_stored"]
-        observe = self.block.observe_latency
-        perf = time.perf_counter
-        stored: list[Span] = []
-        for raw, spans in good:
-            t0 = perf()
-            try:
-                writer.append(raw, spans)
-            except Exception:
-                self._store_failed()
-                slots[SLOT["dropped_store_error"]] += 1
-                slots[i_done] += 1
-                continue
-            observe(WAL_HIST, perf() - t0)
-            slots[i_dg] += 1
-            slots[i_sp] += len(spans)
-            slots[i_done] += 1
-            stored.extend(spans)
-        self.domain.observe(stored)
+        t0 = time.perf_counter()
+        try:
+            # One WAL write for the whole batch; the spans are durable when it returns.
+            writer.append_batch(good)
+        except Exception:
+            self._store_failed()
+            slots[SLOT["dropped_store_error"]] += len(good)
+            slots[SLOT["done"]] += len(good)
+            return
+        self.block.observe_latency(WAL_HIST, time.perf_counter() - t0)
+        slots[SLOT["datagrams_stored"]] += len(good)
+        slots[SLOT["spans_stored"]] += len(all_spans)
+        slots[SLOT["done"]] += len(good)
+        self.domain.observe(all_spans)
 
     def _tick(self, writer: Any) -> None:
         before = _stat(writer, "segments")

@@ -1,0 +1,332 @@
+"""``agenttrace-collector`` (also ``agenttrace collector``): run the collector appliance.
+
+One main process (asyncio on uvloop) binds the sockets, runs one receive thread per
+socket (``agenttrace._native.load("recv")``), supervises the worker processes and
+serves HTTP (uvicorn, the Litestar app of :mod:`agenttrace.collector.http`).
+
+Signals: SIGTERM or SIGINT stops receiving, lets every worker drain its ring and
+seal, and exits 0 within ``collector.shutdown_timeout_s`` (a second signal does not
+cut the drain short; SIGKILL does). SIGHUP reopens the log file and reloads what
+can change at run time: log level and file, the pricing table (workers rebuild
+their enrichment stages). Addresses, worker count and data directory need a restart.
+
+Exit status: 0 after a clean shutdown, 1 when a worker had to be killed during the
+drain or the collector could not start (address in use, data directory not
+writable), 2 for a configuration error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agenttrace.collector.config import CollectorConfig, load_config
+from agenttrace.errors import ConfigError
+
+__all__ = ["collector_command", "main", "run"]
+
+log = logging.getLogger("agenttrace.collector")
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def collector_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML configuration file.", dir_okay=False)
+    ] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where the store lives.")] = None,
+    udp: Annotated[
+        list[str] | None, typer.Option("--udp", help="UDP HOST:PORT to receive on (repeatable; 'off' for none).")
+    ] = None,
+    unix: Annotated[str | None, typer.Option("--unix", help="Unix datagram socket path ('off' for none).")] = None,
+    http: Annotated[str | None, typer.Option("--http", help="HTTP HOST:PORT ('off' for none).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (0 = one per core).")] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")] = None,
+) -> None:
+    """Run the collector: receive spans, store them, serve /metrics and the API."""
+    overrides: dict[str, Any] = {
+        "collector.data_dir": data_dir,
+        "collector.workers": workers,
+        "collector.log_level": log_level,
+        "receive.udp": None if udp is None else ([] if udp == ["off"] else udp),
+        "receive.unix": None if unix is None else ("" if unix == "off" else unix),
+        "http.listen": None if http is None else ("" if http == "off" else http),
+    }
+    raise typer.Exit(run(str(config) if config else None, {k: v for k, v in overrides.items() if v is not None}))
+
+
+def main() -> None:
+    """Console entry point ``agenttrace-collector``."""
+    typer.run(collector_command)
+
+
+def run(config_path: str | None = None, overrides: dict[str, Any] | None = None) -> int:
+    """Load the configuration and run until a signal stops the collector; returns the exit status."""
+    overrides = overrides or {}
+    try:
+        cfg = load_config(config_path, overrides=overrides)
+    except ConfigError as exc:
+        print(f"agenttrace-collector: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(cfg)
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(_Collector(cfg, config_path, overrides).serve())
+
+
+def configure_logging(cfg: CollectorConfig) -> None:
+    """(Re)open the log destination; called at start and on SIGHUP (logrotate)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    handler: logging.Handler = (
+        logging.FileHandler(cfg.collector.log_file) if cfg.collector.log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s collector %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(cfg.collector.log_level.upper())
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+class _Collector:
+    def __init__(self, cfg: CollectorConfig, config_path: str | None, overrides: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.config_path = config_path
+        self.overrides = overrides
+        self.sockets: list[socket.socket] = []
+        self.receivers: list[Any] = []
+        self.stop_event = asyncio.Event()
+
+    async def serve(self) -> int:
+        from agenttrace.collector.live import LiveHistory
+        from agenttrace.collector.metrics import CollectorState
+        from agenttrace.collector.supervisor import Supervisor
+
+        cfg = self.cfg
+        data_dir = cfg.data_dir
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(data_dir, os.W_OK | os.X_OK):
+                raise PermissionError(f"{data_dir} is not writable")
+        except OSError as exc:
+            print(f"agenttrace-collector: cannot use the data directory: {exc}", file=sys.stderr)
+            return 1
+        started = time.time()
+        self.state = state = CollectorState(
+            data_dir=str(data_dir),
+            started_at=started,
+            max_label_values=cfg.metrics.max_label_values,
+            history=LiveHistory(started_at=started),
+        )
+        self.sup = sup = Supervisor(cfg, config_path=self.config_path, overrides=self.overrides)
+        state.supervisor = sup
+        sup.start()
+        try:
+            lines = self._bind(sup.rings)
+        except OSError as exc:
+            print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
+            self._close_sockets()
+            await asyncio.to_thread(sup.drain, 5.0)
+            sup.close()
+            return 1
+        state.receivers = [(r.transport, r) for r in self.receivers]
+        state.receivers_bound = True
+
+        server, server_task, http_line = await self._start_http(state)
+        if http_line:
+            lines.append(http_line)
+        _say(f"agenttrace-collector (pid {os.getpid()})")
+        for line in lines:
+            _say(f"  listening {line}")
+        _say(f"  storing   {data_dir}")
+        _say(f"  workers   {cfg.workers}")
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+
+        notifier = _notifier()
+        ready_said = False
+        watchdog_every = notifier.watchdog_interval_s if notifier is not None else None
+        next_watchdog = 0.0
+        while not self.stop_event.is_set():
+            sup.check()
+            state.history.sample(_totals(state), sup.info())
+            if not ready_said and sup.all_ready():
+                ready_said = True
+                _say("ready")
+                if notifier is not None:
+                    notifier.ready(status=f"receiving on {', '.join(lines)}")
+            if watchdog_every and time.monotonic() >= next_watchdog and ready_said:
+                notifier.watchdog()
+                next_watchdog = time.monotonic() + watchdog_every
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=1.0)
+
+        # --- shutdown: stop receiving, drain, seal ---------------------------
+        state.stopping = True
+        if notifier is not None:
+            notifier.stopping()
+        log.info("stopping: draining %d workers", len(sup.slots))
+        for receiver in self.receivers:
+            receiver.stop()
+        clean = await asyncio.to_thread(sup.drain, cfg.collector.shutdown_timeout_s)
+        totals = _totals(state)
+        state.history.sample(totals, sup.info())
+        if server is not None:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server_task, timeout=3.0)
+        self._close_sockets()
+        sup.close()
+        state.supervisor = None
+        _say(
+            f"stopped: {totals.spans_stored} spans stored, {totals.dropped} datagrams dropped, "
+            f"{totals.lost} lost{'' if clean else ' (a worker had to be killed; its WAL is replayed next start)'}"
+        )
+        return 0 if clean else 1
+
+    def _bind(self, rings: list[Any]) -> list[str]:
+        from agenttrace._native import load
+        from agenttrace.collector.sockets import open_udp_sockets, open_unix_socket, rcvbuf_warning
+
+        cfg = self.cfg
+        receiver_cls = load("recv").Receiver
+        rcvbuf = cfg.receive.rcvbuf_bytes
+        lines: list[str] = []
+        warned = False
+        for host, port in cfg.udp_addresses:
+            socks = open_udp_sockets(host, port, cfg.udp_sockets, rcvbuf)
+            self.sockets.extend(socks)
+            bound = socks[0].getsockname()
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            lines.append(f"udp://{shown}:{bound[1]} ({len(socks)} sockets)")
+            for sock in socks:
+                self.receivers.append(receiver_cls(sock.fileno(), rings, "udp"))
+            warning = rcvbuf_warning(socks[0], rcvbuf)
+            if warning and not warned:
+                warned = True
+                print(f"agenttrace-collector: warning: {warning}", file=sys.stderr, flush=True)
+        path = cfg.unix_path
+        if path is not None:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            sock = open_unix_socket(path, rcvbuf)
+            self.sockets.append(sock)
+            self.unix_path = path
+            lines.append(f"unix://{path}")
+            self.receivers.append(receiver_cls(sock.fileno(), rings, "unix"))
+            warning = rcvbuf_warning(sock, rcvbuf)
+            if warning and not warned:
+                print(f"agenttrace-collector: warning: {warning}", file=sys.stderr, flush=True)
+        for receiver in self.receivers:
+            receiver.start()
+        return lines
+
+    async def _start_http(self, state: Any) -> tuple[Any, Any, str]:
+        addr = self.cfg.http_address
+        if addr is None:
+            return None, None, ""
+        import uvicorn
+
+        from agenttrace.collector.http import create_app
+
+        host, port = addr
+        api_key = self.cfg.api.api_key or None
+        if not host.startswith(LOOPBACK) and not api_key:
+            log.warning("HTTP listens on %s without [api] api_key: the query API is open to the network", host)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.listen(512)
+        sock.setblocking(False)
+        self.sockets.append(sock)
+        app = create_app(state, api_key=api_key)
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            log_level=self.cfg.collector.log_level,
+            timeout_graceful_shutdown=2,
+        )
+        server = _server_class()(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        bound = sock.getsockname()
+        shown = f"[{bound[0]}]" if family == socket.AF_INET6 else bound[0]
+        return server, task, f"http://{shown}:{bound[1]}"
+
+    def _reload(self) -> None:
+        try:
+            cfg = load_config(self.config_path, overrides=self.overrides)
+        except ConfigError as exc:
+            log.error("SIGHUP: configuration not reloaded: %s", exc)
+            return
+        configure_logging(cfg)
+        for name in ("udp_addresses", "unix_path", "http_address", "workers", "data_dir"):
+            if getattr(cfg, name) != getattr(self.cfg, name):
+                log.warning("SIGHUP: %s changed; restart the collector to apply it", name)
+        self.sup.reload()
+        log.info("SIGHUP: log reopened, configuration reloaded")
+
+    def _close_sockets(self) -> None:
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self.sockets.clear()
+        path = getattr(self, "unix_path", None)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _totals(state: Any) -> Any:
+    from agenttrace.collector.metrics import read_totals
+
+    return read_totals(state)
+
+
+def _notifier() -> Any:
+    try:
+        from agenttrace.collector.sdnotify import Notifier
+    except ImportError:
+        return None
+    notifier = Notifier.from_environ()
+    return notifier if notifier.enabled else None
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn without its own signal handlers: the collector owns shutdown."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]
+            yield
+
+    return Server
+
+
+if __name__ == "__main__":
+    main()
