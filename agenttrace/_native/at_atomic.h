@@ -37,6 +37,18 @@ static inline void at_bump(uint64_t *p, uint64_t n) {
                           memory_order_relaxed);
 }
 
+/* Producer claim word: 0 = free. Acquire on success so the claimant sees everything
+ * the previous holder wrote before its release in at_unlock. */
+static inline int at_try_lock(uint64_t *p, uint64_t token) {
+    uint64_t expected = 0;
+    return atomic_compare_exchange_strong_explicit((_Atomic uint64_t *)p, &expected, token,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static inline void at_unlock(uint64_t *p) {
+    atomic_store_explicit((_Atomic uint64_t *)p, 0, memory_order_release);
+}
+
 static inline int at_flag_load(int *p) {
     return atomic_load_explicit((_Atomic int *)p, memory_order_acquire);
 }

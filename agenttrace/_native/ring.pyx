@@ -47,7 +47,7 @@ assert HEADER_SIZE == RING_HEADER_SIZE and WRAP == RING_WRAP
 cdef class Ring:
     """One end (or both) of an SPSC ring. Build with :meth:`create` or :meth:`attach`.
 
-    >>> ring = Ring.create(4096)
+    >>> ring = Ring.create(1 << 16)
     >>> ring.push(b"hello"), ring.pop()
     (True, b'hello')
     >>> ring.close(); ring.unlink()
@@ -65,12 +65,12 @@ cdef class Ring:
         self._owner = owner
         PyObject_GetBuffer(shm.buf, &self._view, PyBUF_WRITABLE)
         self._has_view = True
-        self._hdr = <uint64_t *>self._view.buf
-        self._data = <char *>self._view.buf + RING_HEADER_SIZE
-        self.capacity = self._hdr[H_CAPACITY]
-        self.max_record = self._hdr[H_MAX_RECORD]
-        self._tail_cache = at_load_acquire(&self._hdr[H_TAIL])
-        self._pending_wrap = 0
+        self.c.hdr = <uint64_t *>self._view.buf
+        self.c.data = <char *>self._view.buf + RING_HEADER_SIZE
+        self.c.capacity = self.c.hdr[H_CAPACITY]
+        self.c.max_record = self.c.hdr[H_MAX_RECORD]
+        self.c.tail_cache = at_load_acquire(&self.c.hdr[H_TAIL])
+        self.c.pending_wrap = 0
 
     def __dealloc__(self):
         if self._has_view:
@@ -108,76 +108,33 @@ cdef class Ring:
         """The shared-memory name to pass to :meth:`attach`."""
         return self._shm.name
 
-    # --- producer (cdef API, see ring.pxd) ------------------------------------
+    @property
+    def capacity(self):
+        """Bytes in the data area."""
+        return self.c.capacity
 
-    cdef uint64_t free_bytes(self) noexcept nogil:
-        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
-        cdef uint64_t tail = at_load_acquire(&self._hdr[H_TAIL])
-        self._tail_cache = tail
-        return self.capacity - (head - tail)
+    @property
+    def max_record(self):
+        """Largest payload :meth:`push` accepts."""
+        return self.c.max_record
 
-    cdef char *reserve(self, size_t min_bytes, size_t want, size_t *got) noexcept nogil:
-        cdef uint64_t cap = self.capacity
-        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
-        cdef uint64_t off = head % cap
-        cdef uint64_t to_end = cap - off
-        cdef uint64_t free = cap - (head - self._tail_cache)
-        cdef uint64_t avail
-        cdef int attempt
-        want &= ~(<size_t>7)
-        for attempt in range(2):
-            if attempt == 1:
-                # The cached tail is stale (only ever behind): look at the real one.
-                self._tail_cache = at_load_acquire(&self._hdr[H_TAIL])
-                free = cap - (head - self._tail_cache)
-            avail = to_end if to_end < free else free
-            if avail >= min_bytes and avail >= 8:
-                self._pending_wrap = 0
-                got[0] = want if want < avail else avail
-                return self._data + off
-            if free > to_end and free - to_end >= min_bytes:
-                # The end of the area is too short: use its start; commit() writes
-                # the wrap marker that tells the consumer to skip the end.
-                avail = free - to_end
-                self._pending_wrap = to_end
-                got[0] = want if want < avail else avail
-                return self._data
-        got[0] = 0
-        return NULL
-
-    cdef void commit(self, size_t used, uint64_t records, uint64_t payload_bytes) noexcept nogil:
-        cdef uint64_t head = at_load_relaxed(&self._hdr[H_HEAD])
-        if used == 0:
-            self._pending_wrap = 0
-            return
-        if self._pending_wrap:
-            (<uint32_t *>(self._data + head % self.capacity))[0] = RING_WRAP
-            head += self._pending_wrap
-            self._pending_wrap = 0
-        at_store_release(&self._hdr[H_HEAD], head + used)
-        at_bump(&self._hdr[H_PUSHED], records)
-        at_bump(&self._hdr[H_BYTES_PUSHED], payload_bytes)
-
-    cdef void count_dropped(self, uint64_t full, uint64_t oversize) noexcept nogil:
-        if full:
-            at_bump(&self._hdr[H_DROPPED_FULL], full)
-        if oversize:
-            at_bump(&self._hdr[H_DROPPED_OVERSIZE], oversize)
+    # --- producer -------------------------------------------------------------
 
     cdef bint push_ptr(self, const char *data, size_t n) noexcept nogil:
+        # Caller holds the producer claim.
         cdef size_t need, got
         cdef char *rec
-        if n > self.max_record:
-            at_bump(&self._hdr[H_DROPPED_OVERSIZE], 1)
+        if n > self.c.max_record:
+            ring_count_dropped(&self.c, 0, 1)
             return False
         need = ring_record_size(n)
-        rec = self.reserve(need, need, &got)
+        rec = ring_reserve(&self.c, need, need, &got)
         if rec == NULL:
-            at_bump(&self._hdr[H_DROPPED_FULL], 1)
+            ring_count_dropped(&self.c, 1, 0)
             return False
         memcpy(rec + 4, data, n)
         (<uint32_t *>rec)[0] = <uint32_t>n
-        self.commit(need, 1, n)
+        ring_commit(&self.c, need, 1, n)
         return True
 
     def push(self, data):
@@ -187,10 +144,18 @@ cdef class Ring:
         cdef bint ok
         self._check_open()
         if PyBytes_CheckExact(data):
-            return self.push_ptr(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data))
+            if not ring_try_claim(&self.c):
+                with nogil:
+                    ring_claim(&self.c)
+            ok = self.push_ptr(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data))
+            ring_release_claim(&self.c)
+            return ok
         PyObject_GetBuffer(data, &view, 0)
         try:
+            with nogil:
+                ring_claim(&self.c)
             ok = self.push_ptr(<const char *>view.buf, <size_t>view.len)
+            ring_release_claim(&self.c)
         finally:
             PyBuffer_Release(&view)
         return ok
@@ -205,32 +170,32 @@ cdef class Ring:
     def pop_many(self, Py_ssize_t max_items):
         """Remove and return up to ``max_items`` records, oldest first."""
         cdef list out = []
-        cdef uint64_t cap = self.capacity
+        cdef uint64_t cap = self.c.capacity
         cdef uint64_t tail, head, t, off, nbytes = 0
         cdef uint32_t n
         cdef Py_ssize_t count = 0
         self._check_open()
         if max_items <= 0:
             return out
-        tail = at_load_relaxed(&self._hdr[H_TAIL])
-        head = at_load_acquire(&self._hdr[H_HEAD])
+        tail = at_load_relaxed(&self.c.hdr[H_TAIL])
+        head = at_load_acquire(&self.c.hdr[H_HEAD])
         t = tail
         while t != head and count < max_items:
             off = t % cap
-            n = (<uint32_t *>(self._data + off))[0]
+            n = (<uint32_t *>(self.c.data + off))[0]
             if n == RING_WRAP:
                 t += cap - off
                 continue
-            if n > self.max_record or off + 4 + n > cap:
+            if n > self.c.max_record or off + 4 + n > cap:
                 raise RingCorruptError(f"record length {n} is impossible here", offset=off)
-            out.append(PyBytes_FromStringAndSize(self._data + off + 4, n))
+            out.append(PyBytes_FromStringAndSize(self.c.data + off + 4, n))
             count += 1
             nbytes += n
             t += ring_record_size(n)
         if t != tail:
-            at_store_release(&self._hdr[H_TAIL], t)
-            at_bump(&self._hdr[H_POPPED], <uint64_t>count)
-            at_bump(&self._hdr[H_BYTES_POPPED], nbytes)
+            at_store_release(&self.c.hdr[H_TAIL], t)
+            at_bump(&self.c.hdr[H_POPPED], <uint64_t>count)
+            at_bump(&self.c.hdr[H_BYTES_POPPED], nbytes)
         return out
 
     # --- anyone ---------------------------------------------------------------
@@ -238,17 +203,17 @@ cdef class Ring:
     def fill(self):
         """Fraction of the data area in use, 0.0 .. 1.0 (from any process)."""
         self._check_open()
-        cdef uint64_t tail = at_load_acquire(&self._hdr[H_TAIL])
-        cdef uint64_t head = at_load_acquire(&self._hdr[H_HEAD])
+        cdef uint64_t tail = at_load_acquire(&self.c.hdr[H_TAIL])
+        cdef uint64_t head = at_load_acquire(&self.c.hdr[H_HEAD])
         cdef uint64_t used = head - tail if head > tail else 0
-        if used > self.capacity:
-            used = self.capacity
-        return <double>used / <double>self.capacity
+        if used > self.c.capacity:
+            used = self.c.capacity
+        return <double>used / <double>self.c.capacity
 
     def stats(self):
         """The ring's shared counters (the same numbers in every process)."""
         self._check_open()
-        cdef uint64_t *h = self._hdr
+        cdef uint64_t *h = self.c.hdr
         return {
             "pushed": at_load_relaxed(&h[H_PUSHED]),
             "popped": at_load_relaxed(&h[H_POPPED]),
@@ -271,8 +236,8 @@ cdef class Ring:
             raise RuntimeError(f"ring {self.name!r} is in use by a running receiver; stop it first")
         PyBuffer_Release(&self._view)
         self._has_view = False
-        self._hdr = NULL
-        self._data = NULL
+        self.c.hdr = NULL
+        self.c.data = NULL
         self._shm.close()
 
     def unlink(self):
@@ -291,4 +256,4 @@ cdef class Ring:
         self.close()
 
     def __repr__(self):
-        return f"<Ring {self.name!r} capacity={self.capacity} max_record={self.max_record} compiled>"
+        return f"<Ring {self.name!r} capacity={self.c.capacity} max_record={self.c.max_record} compiled>"

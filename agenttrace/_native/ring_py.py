@@ -12,7 +12,7 @@ Layout, restated from the format page::
 
 Example::
 
-    >>> ring = Ring.create(4096)
+    >>> ring = Ring.create(1 << 16)
     >>> ring.push(b"hello")
     True
     >>> ring.pop()
@@ -58,13 +58,21 @@ WRAP = 0xFFFFFFFF
 # Word indexes of the header seen as u64 (byte offset // 8).
 _CAPACITY, _MAX_RECORD = 2, 3
 _HEAD = 8
-_PUSHED, _DROPPED_FULL, _DROPPED_OVERSIZE, _BYTES_PUSHED = 16, 17, 18, 19
+_PUSHED, _DROPPED_FULL, _DROPPED_OVERSIZE, _BYTES_PUSHED, _PRODUCER_LOCK = 16, 17, 18, 19, 20
 _TAIL, _POPPED, _BYTES_POPPED = 24, 25, 26
 
 # x86-64 is TSO: plain loads and stores already have the ordering we need.
 _WEAK_ORDERING = platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686")
 
 _attach_lock = threading.Lock()
+# The twin cannot compare-and-swap the shared claim word, so its producers in one
+# process take a lock per ring name instead (receivers all live in one process).
+_producer_locks: dict[str, threading.Lock] = {}
+
+
+def _producer_lock(name: str) -> threading.Lock:
+    with _attach_lock:
+        return _producer_locks.setdefault(name, threading.Lock())
 
 
 class RingFormatError(AgentTraceError, ValueError):
@@ -166,6 +174,7 @@ class Ring:
         self._pfence = _Fence() if _WEAK_ORDERING else None
         self._cfence = _Fence() if _WEAK_ORDERING else None
         self._closed = False
+        self._claim = _producer_lock(shm.name)
         self.pinned = 0  # running receivers that hold this ring
 
     @classmethod
@@ -213,7 +222,11 @@ class Ring:
 
     def push(self, data: bytes | bytearray | memoryview) -> bool:
         """Append one record. Returns False, and counts it, when the ring is full or
-        ``data`` is longer than ``max_record``. Never waits."""
+        ``data`` is longer than ``max_record``. Never waits for the consumer."""
+        with self._claim:
+            return self._push(data)
+
+    def _push(self, data: bytes | bytearray | memoryview) -> bool:
         q = self._q
         n = len(data)
         if n > self._max_record:
@@ -317,6 +330,12 @@ class Ring:
         self._closed = True
         self._release_views()
         self._shm.close()
+
+    def __del__(self) -> None:
+        # An unclosed ring must not leave exported views that stop SharedMemory's own
+        # finalizer from unmapping.
+        if not getattr(self, "_closed", True):
+            self._release_views()
 
     def _release_views(self) -> None:
         for view in (self._u32, self._data, self._q, self._head_view):

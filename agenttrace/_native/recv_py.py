@@ -1,0 +1,248 @@
+"""Pure-Python twin of ``recv.pyx``: a receive thread per socket that checks each
+datagram's 20-byte header, tracks every sender's sequence numbers and pushes the
+datagram into the emptiest ring.
+
+Every datagram read from the socket is counted in ``received`` and in exactly one
+outcome: ``accepted`` (now in a ring) or one of the ``dropped_*`` counters. Besides,
+``lost`` counts sequence numbers never seen (gaps), ``reordered`` datagrams that came
+after a later one of the same sender, and ``kernel_dropped`` the socket's own drop
+counter (SO_RXQ_OVFL) as last reported by the kernel.
+
+    >>> import socket
+    >>> from agenttrace._native.ring_py import Ring
+    >>> from agenttrace.wire import encode
+    >>> a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    >>> ring = Ring.create(1 << 16)
+    >>> r = Receiver(b.fileno(), [ring], "unix")
+    >>> r.start(); _ = a.send(encode([], sender_id=1, seq=0)); r.stop()
+    >>> r.stats()["accepted"], len(ring.pop())
+    (1, 21)
+    >>> ring.close(); ring.unlink(); a.close(); b.close()
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import logging
+import os
+import select
+import socket
+import struct
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "Receiver", "classify", "socket_drops"]
+
+log = logging.getLogger("agenttrace.recv")
+
+BATCH = 32  # datagrams per recvmmsg (compiled) / per ring choice (twin)
+POLL_MS = 50  # how long a receive thread waits for data before looking at stop()
+SEQ_TABLE_SIZE = 4096  # senders tracked per receiver
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+HEADER_SIZE = 20
+_MAGIC = b"AT"
+_VERSION = 1
+_ID_SEQ = struct.Struct("<QI")
+_U32 = struct.Struct("=I")
+
+COUNTERS = (
+    "received",
+    "bytes",
+    "accepted",
+    "kernel_dropped",
+    "lost",
+    "reordered",
+    "dropped_ring_full",
+    "dropped_oversize",
+    "dropped_bad_magic",
+    "dropped_unknown_version",
+    "dropped_truncated",
+    "errors",
+)
+
+SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
+_SK_MEMINFO_DROPS = 8  # index in the u32 array SO_MEMINFO returns (Linux >= 4.6)
+
+
+def socket_drops(fd: int) -> int:
+    """The kernel's drop count of the socket ``fd`` right now (0 if unknown). The
+    SO_RXQ_OVFL cmsg only arrives with a later datagram; this also sees drops at
+    the end of a burst."""
+    sock = socket.socket(fileno=fd)
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * 9)
+    except OSError:
+        return 0
+    finally:
+        sock.detach()
+    if len(raw) < 4 * (_SK_MEMINFO_DROPS + 1):
+        return 0
+    return struct.unpack_from("=I", raw, 4 * _SK_MEMINFO_DROPS)[0]
+
+
+# classify() outcomes
+OK, BAD_MAGIC, UNKNOWN_VERSION, TRUNCATED = 0, 1, 2, 3
+
+
+def classify(head: bytes | memoryview, length: int) -> int:
+    """Header check of one datagram of ``length`` bytes whose first bytes are ``head``;
+    the same rules as :func:`agenttrace.wire.decode_header`."""
+    if length < HEADER_SIZE:
+        if length >= 2 and bytes(head[:2]) != _MAGIC:
+            return BAD_MAGIC
+        return TRUNCATED
+    if bytes(head[:2]) != _MAGIC:
+        return BAD_MAGIC
+    if head[2] != _VERSION:
+        return UNKNOWN_VERSION
+    return OK
+
+
+class _SeqTable:
+    """sender_id → next expected seq, least recently seen evicted when full."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.next: collections.OrderedDict[int, int] = collections.OrderedDict()
+
+    def see(self, sender: int, seq: int) -> tuple[int, int]:
+        """Record ``seq`` from ``sender``; returns (lost, reordered) increments."""
+        expected = self.next.get(sender)
+        if expected is None:
+            if len(self.next) >= self.size:
+                self.next.popitem(last=False)
+            self.next[sender] = (seq + 1) & 0xFFFFFFFF
+            return 0, 0
+        self.next.move_to_end(sender)
+        gap = (seq - expected) & 0xFFFFFFFF
+        if gap < 0x80000000:
+            self.next[sender] = (seq + 1) & 0xFFFFFFFF
+            return gap, 0
+        return 0, 1
+
+
+class Receiver:
+    """Receive datagrams from the socket ``fd`` on a thread and push them into ``rings``.
+
+    The receiver does not own ``fd`` (it works on a duplicate and never closes the
+    original). ``transport`` is ``"udp"`` or ``"unix"`` (a label; both are datagram
+    sockets). Several receivers may feed the same rings.
+    """
+
+    def __init__(self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = BATCH) -> None:
+        if transport not in ("udp", "unix"):
+            raise ValueError(f"transport must be 'udp' or 'unix', got {transport!r}")
+        if not rings:
+            raise ValueError("a receiver needs at least one ring")
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        self.transport = transport
+        self._rings = list(rings)
+        self._max_record = min(r.max_record for r in self._rings)
+        self._sock = socket.socket(fileno=os.dup(fd))
+        self._batch = batch
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._seq = _SeqTable(SEQ_TABLE_SIZE)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._final_drops = 0
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start the receive thread."""
+        if self._thread is not None:
+            raise RuntimeError("receiver already started")
+        for ring in self._rings:
+            ring.pinned += 1
+        self._thread = threading.Thread(target=self._run, name=f"agenttrace-recv-{self.transport}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (within about POLL_MS) and release the socket duplicate."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+        for ring in self._rings:
+            ring.pinned -= 1
+        self._final_drops = socket_drops(self._sock.fileno())
+        self._sock.close()
+
+    def stats(self) -> dict[str, int]:
+        """A snapshot of the counters (see the module docstring)."""
+        out = dict(self._counts)
+        drops = self._final_drops if self._sock.fileno() < 0 else socket_drops(self._sock.fileno())
+        out["kernel_dropped"] = max(out["kernel_dropped"], drops)
+        return out
+
+    def __enter__(self) -> Receiver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        scratch = bytearray(65536)
+        view = memoryview(scratch)
+        ancsize = socket.CMSG_SPACE(4)
+        while not self._stop.is_set():
+            try:
+                if not poller.poll(POLL_MS):
+                    continue
+                self._batch_once(view, ancsize)
+            except OSError as exc:
+                self._error(exc)
+                if exc.errno in (errno.EBADF, errno.ENOTSOCK):
+                    return
+            except Exception as exc:  # a receive thread never dies silently
+                self._error(exc)
+
+    def _error(self, exc: BaseException) -> None:
+        self._counts["errors"] += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.error("receiver (%s): %s", self.transport, self.last_error)
+
+    def _pick_ring(self) -> Any:
+        return min(self._rings, key=lambda r: r.fill())
+
+    def _batch_once(self, view: memoryview, ancsize: int) -> None:
+        c = self._counts
+        ring = self._pick_ring()
+        for _ in range(self._batch):
+            try:
+                n, anc, _flags, _addr = self._sock.recvmsg_into([view], ancsize, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
+                    c["kernel_dropped"] = max(c["kernel_dropped"], _U32.unpack_from(data)[0])
+            c["received"] += 1
+            c["bytes"] += n
+            verdict = classify(view[:HEADER_SIZE], n)
+            if verdict == BAD_MAGIC:
+                c["dropped_bad_magic"] += 1
+                continue
+            if verdict == UNKNOWN_VERSION:
+                c["dropped_unknown_version"] += 1
+                continue
+            if verdict == TRUNCATED:
+                c["dropped_truncated"] += 1
+                continue
+            sender, seq = _ID_SEQ.unpack_from(view, 8)
+            lost, reordered = self._seq.see(sender, seq)
+            c["lost"] += lost
+            c["reordered"] += reordered
+            if n > self._max_record:
+                c["dropped_oversize"] += 1
+            elif ring.push(view[:n]):
+                c["accepted"] += 1
+            else:
+                c["dropped_ring_full"] += 1
