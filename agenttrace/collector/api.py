@@ -3,41 +3,300 @@
 The collector builds its app with::
 
     from agenttrace.collector.api import build_api_router, build_openapi_config
-    app = Litestar(route_handlers=[..., build_api_router(engine, api_key=cfg.api.api_key)],
+    app = Litestar(route_handlers=[..., build_api_router(engine, api_key=cfg.api.api_key or None)],
                    openapi_config=build_openapi_config())
 
-Every route answers from the one :class:`~agenttrace.store.query.QueryEngine`.
-(Skeleton: the routes land in following commits; the signatures are final.)
+Every route answers from the one :class:`~agenttrace.store.query.QueryEngine`, through
+the same report functions as the CLI (:mod:`agenttrace.commands.reports`), so
+``agenttrace costs --json`` and ``GET /api/v1/metrics/costs`` return the same document.
+Engine calls read files and decode columns, so handlers run in Litestar's thread pool
+and never block the event loop that also serves ``/metrics`` and ``/api/v1/live``.
+
+With ``api_key`` set, every route requires ``Authorization: Bearer <api_key>``. The
+key is compared in constant time (``hmac.compare_digest`` over SHA-256 digests, so not
+even its length leaks) and is never logged or echoed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
 
 from litestar import Router, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import Parameter
+from litestar.response import Stream
 
 import agenttrace
+from agenttrace.commands import reports
+from agenttrace.commands.timeparse import BadTimeError, parse_time
+from agenttrace.errors import NotFoundError
+from agenttrace.export import iter_csv, iter_jsonl, status_code
+from agenttrace.store.results import SessionDetail, SessionList, SpanFilter, SpanPage, TraceTree
 
-__all__ = ["API_PREFIX", "build_api_router", "build_openapi_config"]
+__all__ = ["API_PREFIX", "SECURITY_SCHEME", "build_api_router", "build_openapi_config"]
 
 API_PREFIX = "/api/v1"
+SECURITY_SCHEME = "BearerAuth"
+
+_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_ERRORS = [ValidationException, NotFoundException]
+
+# --- query parameters shared by several routes --------------------------------
+
+Since = Annotated[
+    str | None,
+    Parameter(description="Spans that started at or after this: 15m, 24h, 7d, today, yesterday, now, ISO time."),
+]
+Until = Annotated[str | None, Parameter(description="Spans that started before this (same forms as since).")]
+Service = Annotated[str | None, Parameter(description="Only this service.")]
+Kind = Annotated[str | None, Parameter(description="Only this span kind (llm, tool, agent, ...).")]
+Model = Annotated[str | None, Parameter(description="Only this model.")]
+StatusQ = Annotated[Literal["unset", "ok", "error"] | None, Parameter(description="Only this status.")]
+SessionQ = Annotated[str | None, Parameter(query="session", description="Only this session id.")]
+Name = Annotated[str | None, Parameter(description="Only span names containing this, any case.")]
 
 
 def build_openapi_config() -> OpenAPIConfig:
-    """OpenAPI settings for the collector's app: the document and UI live under ``/api/docs``."""
-    return OpenAPIConfig(title="AgentTrace API", version=agenttrace.__version__, path="/api/docs")
+    """OpenAPI settings for the collector's app: document and UI under ``/api/docs``
+    (``/api/docs/openapi.json``), with the bearer scheme the API key uses."""
+    return OpenAPIConfig(
+        title="AgentTrace API",
+        version=agenttrace.__version__,
+        description="Sessions, traces, spans, costs and latency from the AgentTrace store.",
+        path="/api/docs",
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="http", scheme="bearer", description="The collector's [api] api_key."
+                )
+            }
+        ),
+    )
+
+
+def _bearer_guard(api_key: str) -> Any:
+    expected = hashlib.sha256(api_key.encode()).digest()
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+        given = hashlib.sha256(token.strip().encode("utf-8", "surrogateescape")).digest()
+        # Both sides always compared, even for a wrong scheme: no timing difference to learn from.
+        ok = hmac.compare_digest(given, expected)
+        if not (ok and scheme.lower() == "bearer"):
+            raise NotAuthorizedException(
+                detail="this API needs a key: send 'Authorization: Bearer <api_key>'",
+                headers={"WWW-Authenticate": 'Bearer realm="agenttrace"'},
+            )
+
+    return guard
+
+
+def _time(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value)
+    except BadTimeError as exc:
+        raise ValidationException(detail=f"{name}: {exc}") from None
+
+
+def _range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    return _time(since, "since"), _time(until, "until")
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """The engine's errors as HTTP errors: unknown id → 404, bad input → 400."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise NotFoundException(detail=str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise ValidationException(detail=str(exc)) from None
+
+
+def _trace_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _TRACE_ID.match(value):
+        raise ValidationException(detail=f"{value!r} is not a trace id: a trace id is 32 hex digits")
+    return value.lower()
 
 
 def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router:
     """Return the ``/api/v1`` router answering from ``query_engine``.
 
-    With ``api_key`` set every route requires ``Authorization: Bearer <api_key>``;
-    the collector passes it when it binds a non-loopback address.
+    With ``api_key`` set every route requires ``Authorization: Bearer <api_key>``; the
+    collector passes it when it binds a non-loopback address.
     """
+    engine = query_engine
+    errs = [*_ERRORS, NotAuthorizedException] if api_key else _ERRORS
 
-    @get("/ping", sync_to_thread=False)
-    def ping() -> dict[str, str]:
-        return {"status": "ok"}
+    @get("/sessions", sync_to_thread=True, raises=errs, summary="Sessions, most recently active first")
+    def sessions(
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        user: Annotated[str | None, Parameter(description="Only this user id.")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 100,
+    ) -> SessionList:
+        lo, hi = _range(since, until)
+        with _answers():
+            return engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
 
-    return Router(path=API_PREFIX, route_handlers=[ping])
+    @get("/sessions/{session_id:str}", sync_to_thread=True, raises=errs, summary="One session and its traces")
+    def session(session_id: str) -> SessionDetail:
+        with _answers():
+            return engine.session(session_id)
+
+    @get("/traces", sync_to_thread=True, raises=errs, summary="Traces, newest first")
+    def traces(
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        session: SessionQ = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    ) -> reports.TraceList:
+        lo, hi = _range(since, until)
+        with _answers():
+            flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
+            return reports.list_traces(engine, flt)
+
+    @get("/traces/{trace_id:str}", sync_to_thread=True, raises=errs, summary="One trace: span tree and totals")
+    def trace(trace_id: str) -> TraceTree:
+        tid = _trace_id(trace_id)
+        with _answers():
+            return engine.trace(tid)
+
+    def _filter(
+        since: str | None,
+        until: str | None,
+        service: str | None,
+        kind: str | None,
+        model: str | None,
+        status: str | None,
+        session: str | None,
+        name: str | None,
+        trace: str | None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> SpanFilter:
+        lo, hi = _range(since, until)
+        return SpanFilter(
+            since_ns=lo,
+            until_ns=hi,
+            service=service,
+            kind=kind,
+            model=model,
+            status=status_code(status) if status is not None else None,
+            session_id=session,
+            name_contains=name,
+            trace_id=_trace_id(trace),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/spans", sync_to_thread=True, raises=errs, summary="Spans by filter, newest first, paginated")
+    def spans(
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        kind: Kind = None,
+        model: Model = None,
+        status: StatusQ = None,
+        session: SessionQ = None,
+        name: Name = None,
+        trace: Annotated[str | None, Parameter(description="Only this trace id (32 hex digits).")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 100,
+        cursor: Annotated[str | None, Parameter(description="The next_cursor of the previous page.")] = None,
+    ) -> SpanPage:
+        flt = _filter(since, until, service, kind, model, status, session, name, trace, limit, cursor)
+        with _answers():
+            return engine.spans(flt)
+
+    @get("/metrics/summary", sync_to_thread=True, raises=errs, summary="Totals over a time range")
+    def summary(since: Since = None, until: Until = None, service: Service = None) -> reports.Summary:
+        lo, hi = _range(since, until)
+        with _answers():
+            return reports.summary_report(engine, lo, hi, SpanFilter(service=service) if service else None)
+
+    @get("/metrics/costs", sync_to_thread=True, raises=errs, summary="Tokens and cost by model/service/kind/day")
+    def costs(
+        by: Literal["model", "service", "kind", "day"] = "model",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+    ) -> reports.CostReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return reports.cost_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+
+    @get("/metrics/performance", sync_to_thread=True, raises=errs, summary="p50/p95/p99 latency by group")
+    def performance(
+        by: Literal["kind", "model", "service"] = "kind",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+    ) -> reports.PerformanceReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return reports.performance_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+
+    @get("/metrics/errors", sync_to_thread=True, raises=errs, summary="Error counts, rates, latest failures")
+    def errors(
+        by: Literal["kind", "model", "service"] = "kind",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        recent: Annotated[int, Parameter(ge=0, le=1000, description="How many latest failed spans.")] = 10,
+    ) -> reports.ErrorReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            where = SpanFilter(service=service) if service else None
+            return reports.error_report(engine, by, lo, hi, where, recent=recent)
+
+    @get(
+        "/export",
+        sync_to_thread=False,
+        raises=errs,
+        summary="Every matching span as JSON Lines or CSV, streamed",
+        description="Content-Type application/x-ndjson (format=jsonl) or text/csv (format=csv).",
+    )
+    def export(
+        format: Literal["jsonl", "csv"] = "jsonl",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        kind: Kind = None,
+        model: Model = None,
+        status: StatusQ = None,
+        session: SessionQ = None,
+        name: Name = None,
+    ) -> Stream:
+        flt = _filter(since, until, service, kind, model, status, session, name, None)
+        # iter_spans is a generator: the Stream pulls it in a worker thread as the client reads.
+        spans_iter = engine.iter_spans(flt)
+        if format == "csv":
+            return Stream(
+                iter_csv(spans_iter),
+                media_type="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="spans.csv"'},
+            )
+        return Stream(iter_jsonl(spans_iter), media_type="application/x-ndjson")
+
+    return Router(
+        path=API_PREFIX,
+        route_handlers=[sessions, session, traces, trace, spans, summary, costs, performance, errors, export],
+        guards=[_bearer_guard(api_key)] if api_key else None,
+        security=[{SECURITY_SCHEME: []}] if api_key else None,
+        tags=["query"],
+    )

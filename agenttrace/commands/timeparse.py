@@ -9,7 +9,8 @@
 A relative duration means "that long before now". ``today`` and ``yesterday`` mean
 local midnight. An ISO timestamp without an offset is read as local time, as a
 person typing it at a terminal means it. A plain integer is Unix seconds (or, if
-it is too large to be seconds, nanoseconds).
+it is too large to be seconds, nanoseconds). Results are clamped to
+``[0, 2**63 - 1]`` (1970 to 2262), the range the store's nanosecond columns hold.
 """
 
 from __future__ import annotations
@@ -51,8 +52,15 @@ def _local_midnight(now_ns: int, days_back: int = 0) -> int:
     return int(midnight.timestamp()) * 10**9
 
 
+_MAX_NS = 2**63 - 1
+
+
 def parse_time(text: str, *, now_ns: int | None = None) -> int:
     """Return ``text`` as Unix nanoseconds; raise :class:`BadTimeError` if unreadable."""
+    return min(max(_parse(text, now_ns), 0), _MAX_NS)
+
+
+def _parse(text: str, now_ns: int | None) -> int:
     if now_ns is None:
         now_ns = time.time_ns()
     raw = text.strip()
@@ -65,17 +73,17 @@ def parse_time(text: str, *, now_ns: int | None = None) -> int:
         return _local_midnight(now_ns, days_back=1)
     m = _RELATIVE.match(raw)
     if m:
-        amount = float(m.group(1))
-        return now_ns - int(amount * _UNITS_NS[m.group(2).lower()])
+        back = float(m.group(1)) * _UNITS_NS[m.group(2).lower()]
+        return now_ns - int(back) if back < 2**64 else 0  # longer ago than 1970: the start of time
     if raw.isdigit():
         value = int(raw)
         # Seconds until the year 5138; anything larger is taken as nanoseconds.
         return value * 10**9 if value < 10**11 else value
     try:
         dt = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.astimezone()  # naive: local time
+    except (ValueError, OverflowError, OSError):  # year 1 or 9999 has no local offset on some systems
         raise BadTimeError(text) from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()  # naive: local time
     # Integer arithmetic: float seconds would lose the microseconds of a 2026 timestamp.
     return (dt - _EPOCH) // timedelta(microseconds=1) * 1000
