@@ -10,11 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Annotated
 
 import recorded
 import uvicorn
 from litestar import Litestar, Router, get
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 
 from agenttrace.collector.live import LiveSnapshot
 from agenttrace.store.results import AggregateResult, SessionDetail, SessionList, TraceTree
@@ -32,8 +34,13 @@ class RecordedCollector:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    def app(self) -> Litestar:
-        srv = self
+    @staticmethod
+    def build_app(srv: RecordedCollector | None = None) -> Litestar:
+        """The Litestar app; without ``srv`` it serves :func:`recorded.live` and records nothing."""
+        if srv is None:
+            srv = RecordedCollector.__new__(RecordedCollector)
+            srv.snapshot = recorded.live()
+            srv.requests = []
 
         @get("/live", sync_to_thread=False)
         def live() -> LiveSnapshot:
@@ -46,14 +53,14 @@ class RecordedCollector:
             return recorded.sessions()
 
         @get("/sessions/{session_id:str}", sync_to_thread=False)
-        def session(session_id: str) -> SessionDetail:
+        def session(session_id: Annotated[str, Parameter()]) -> SessionDetail:
             found = recorded.session(session_id)
             if found is None:
                 raise NotFoundException(f"no session {session_id}")
             return found
 
         @get("/traces/{trace_id:str}", sync_to_thread=False)
-        def trace(trace_id: str) -> TraceTree:
+        def trace(trace_id: Annotated[str, Parameter()]) -> TraceTree:
             found = recorded.trace(trace_id)
             if found is None:
                 raise NotFoundException(f"no trace {trace_id}")
@@ -74,7 +81,7 @@ class RecordedCollector:
         """Listen on :attr:`port` and serve until :meth:`stop`."""
         if self._sock is None:
             self._sock = _bound_socket(self.port)
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(self.build_app(self), log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         sock = self._sock
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -20,6 +20,8 @@ class CostBurn(Static):
     DEFAULT_CSS = """
     CostBurn {
         height: 2;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
     }
     """

@@ -12,13 +12,15 @@ from ..models import LiveSnapshot
 class HealthBar(Static):
     """Renders a :class:`LiveSnapshot` as::
 
-        AgentTrace · 127.0.0.1:4318 · up 1h02m · workers 2/2 · store 118 MB/14 seg  ‖ PAUSED
-        spans/s 12.3k ▁▂▃▅▇█▇▅ stored 1.2M dropped 0 lost 0 ring 3%
+    ‖ PAUSED AgentTrace · 127.0.0.1:4318 · up 1h02m · workers 2/2 · 118 MB/14 seg
+    spans/s 12.3k ▁▂▃▅▇█▇▅ stored 1.2M dropped 0 lost 0 ring 3%
     """
 
     DEFAULT_CSS = """
     HealthBar {
         height: 2;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
         background: $panel;
     }
@@ -47,6 +49,9 @@ class HealthBar(Static):
         snap = self._snap
         host = self.url.split("://", 1)[-1]
         line1 = Text()
+        if self.paused:
+            line1.append("‖ PAUSED", style="bold reverse")
+            line1.append(" ")
         line1.append("AgentTrace", style="bold")
         line1.append(f" · {host}")
         if snap is not None:
@@ -56,8 +61,6 @@ class HealthBar(Static):
             if restarts:
                 line1.append(f" ({restarts}↻)", style="yellow")
             line1.append(f" · {nbytes(snap.store_bytes)}/{snap.segments} seg")
-        if self.paused:
-            line1.append("  ‖ PAUSED", style="bold reverse")
         line2 = Text()
         if snap is None:
             line2.append("waiting for the collector…", style="dim")
