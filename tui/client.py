@@ -21,7 +21,17 @@ import msgspec
 
 from agenttrace.errors import AgentTraceError, NotFoundError
 
-from .models import AggregateResult, AggregateRow, LiveSnapshot, SessionDetail, SessionList, SessionSummary, TraceTree
+from .models import (
+    CostReport,
+    CostRow,
+    LiveSnapshot,
+    PerformanceReport,
+    PerformanceRow,
+    SessionDetail,
+    SessionList,
+    SessionSummary,
+    TraceTree,
+)
 
 __all__ = ["DEFAULT_URL", "CollectorClient", "CollectorRefused", "CollectorUnreachable"]
 
@@ -102,15 +112,15 @@ class CollectorClient:
         raw = await self._get(f"/api/v1/traces/{quote(trace_id, safe='')}")
         return self._decode(raw, TraceTree)
 
-    async def performance(self, *, since: str = "5m") -> list[AggregateRow]:
-        """Count, errors and p50/p95/p99 latency per span kind over the last ``since``."""
+    async def performance(self, *, since: str = "5m") -> list[PerformanceRow]:
+        """Count and p50/p95/p99 latency per span kind over the last ``since``."""
         raw = await self._get("/api/v1/metrics/performance", {"since": since, "by": "kind"})
-        return self._decode(raw, AggregateResult).rows
+        return self._decode(raw, PerformanceReport).rows
 
-    async def costs_today(self) -> list[AggregateRow]:
+    async def costs_today(self) -> list[CostRow]:
         """Spend per model since local midnight."""
         raw = await self._get("/api/v1/metrics/costs", {"since": "today", "by": "model"})
-        return self._decode(raw, AggregateResult).rows
+        return self._decode(raw, CostReport).rows
 
     def _decode(self, raw: bytes, typ: type[T]) -> T:
         try:

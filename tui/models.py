@@ -1,8 +1,9 @@
 """What the TUI reads from the collector, as the collector's and query engine's own Structs.
 
 ``/api/v1/live`` answers a :class:`~agenttrace.collector.live.LiveSnapshot`; the query
-routes answer the :mod:`agenttrace.store.results` Structs. Using the same definitions
-(both modules import only msgspec) means a renamed field fails the TUI's tests rather
+routes answer the :mod:`agenttrace.store.results` and :mod:`agenttrace.commands.reports`
+Structs. Using the same definitions
+(these modules import only msgspec) means a renamed field fails the TUI's tests rather
 than its users; msgspec ignores fields it does not know, so a newer collector that adds
 fields never breaks an older ``agenttrace top``.
 """
@@ -10,9 +11,8 @@ fields never breaks an older ``agenttrace top``.
 from __future__ import annotations
 
 from agenttrace.collector.live import LiveSnapshot, LiveWorker, TokenRates
+from agenttrace.commands.reports import CostReport, CostRow, PerformanceReport, PerformanceRow
 from agenttrace.store.results import (
-    AggregateResult,
-    AggregateRow,
     SessionDetail,
     SessionList,
     SessionSummary,
@@ -23,10 +23,12 @@ from agenttrace.store.results import (
 )
 
 __all__ = [
-    "AggregateResult",
-    "AggregateRow",
+    "CostReport",
+    "CostRow",
     "LiveSnapshot",
     "LiveWorker",
+    "PerformanceReport",
+    "PerformanceRow",
     "SessionDetail",
     "SessionList",
     "SessionSummary",

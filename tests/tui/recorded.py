@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from agenttrace.collector.live import LiveSnapshot, LiveWorker, TokenRates
+from agenttrace.commands.reports import CostReport, CostRow, PerformanceReport, PerformanceRow
 from agenttrace.export import span_record
 from agenttrace.model import Event, Span, Usage
 from agenttrace.store.results import (
-    AggregateResult,
-    AggregateRow,
     SessionDetail,
     SessionList,
     SessionSummary,
@@ -227,50 +226,30 @@ def trace(trace_id: str) -> TraceTree | None:
     )
 
 
-def _aggregate(group_by: str, rows: list[AggregateRow]) -> AggregateResult:
-    return AggregateResult(
-        group_by=[group_by], since_ns=NOW_NS - 300 * S, until_ns=None, rows=rows, source="rollups", relative_error=0.01
+def performance() -> PerformanceReport:
+    def row(kind: str, count: int, p50: float, p95: float, p99: float) -> PerformanceRow:
+        return PerformanceRow(key=kind, count=count, duration_avg_ms=p50, p50_ms=p50, p95_ms=p95, p99_ms=p99)
+
+    rows = [
+        row("terminal", 2_400, 900.0, 6_000.0, 14_000.0),
+        row("llm", 24_000, 820.0, 2_400.0, 4_100.0),
+        row("tool", 31_000, 45.0, 380.0, 1_200.0),
+        row("retrieval", 10_800, 120.0, 310.0, 520.0),
+        row("file", 5_000, 2.0, 9.0, 30.0),
+    ]
+    return PerformanceReport(by="kind", since_ns=NOW_NS - 300 * S, until_ns=None, rows=rows, relative_error=0.01)
+
+
+def costs_today() -> CostReport:
+    def row(model: str, cost: float, share: float) -> CostRow:
+        return CostRow(key=model, spans=100, tokens=TokenTotals(), cost_usd=cost, share=share)
+
+    rows = [row("claude-sonnet-4-5", 96.10, 0.64), row("gpt-4o", 51.22, 0.34), row("gpt-4.1-mini", 2.75, 0.02)]
+    return CostReport(
+        by="model",
+        since_ns=NOW_NS - 3600 * S,
+        until_ns=None,
+        rows=rows,
+        total_cost_usd=150.07,
+        total_tokens=TokenTotals(),
     )
-
-
-def performance() -> AggregateResult:
-    def row(kind: str, count: int, errors: int, p50: float, p95: float, p99: float) -> AggregateRow:
-        return AggregateRow(
-            group={"kind": kind},
-            count=count,
-            errors=errors,
-            tokens=TokenTotals(),
-            cost_usd=0.0,
-            duration_avg_ms=p50,
-            p50_ms=p50,
-            p95_ms=p95,
-            p99_ms=p99,
-        )
-
-    return _aggregate(
-        "kind",
-        [
-            row("llm", 24_000, 240, 820.0, 2_400.0, 4_100.0),
-            row("tool", 31_000, 1_550, 45.0, 380.0, 1_200.0),
-            row("retrieval", 10_800, 0, 120.0, 310.0, 520.0),
-            row("file", 5_000, 0, 2.0, 9.0, 30.0),
-            row("terminal", 2_400, 120, 900.0, 6_000.0, 14_000.0),
-        ],
-    )
-
-
-def costs_today() -> AggregateResult:
-    def row(model: str, cost: float) -> AggregateRow:
-        return AggregateRow(
-            group={"model": model},
-            count=1,
-            errors=0,
-            tokens=TokenTotals(),
-            cost_usd=cost,
-            duration_avg_ms=0.0,
-            p50_ms=None,
-            p95_ms=None,
-            p99_ms=None,
-        )
-
-    return _aggregate("model", [row("claude-sonnet-4-5", 96.10), row("gpt-4o", 51.22), row("gpt-4.1-mini", 2.75)])

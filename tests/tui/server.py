@@ -19,7 +19,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from agenttrace.collector.live import LiveSnapshot
-from agenttrace.store.results import AggregateResult, SessionDetail, SessionList, TraceTree
+from agenttrace.commands.reports import CostReport, PerformanceReport
+from agenttrace.store.results import SessionDetail, SessionList, TraceTree
 
 
 class RecordedCollector:
@@ -67,11 +68,11 @@ class RecordedCollector:
             return found
 
         @get("/metrics/performance", sync_to_thread=False)
-        def performance() -> AggregateResult:
+        def performance() -> PerformanceReport:
             return recorded.performance()
 
         @get("/metrics/costs", sync_to_thread=False)
-        def costs() -> AggregateResult:
+        def costs() -> CostReport:
             return recorded.costs_today()
 
         router = Router("/api/v1", route_handlers=[live, sessions, session, trace, performance, costs])

@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
-from ..models import AggregateRow, LiveSnapshot, SessionSummary
+from ..models import CostRow, LiveSnapshot, PerformanceRow, SessionSummary
 from ..widgets import Banner, CostBurn, HealthBar, KindTable, SessionTable
 
 
@@ -57,10 +57,10 @@ class MainScreen(Screen[None]):
     def show_sessions(self, rows: list[SessionSummary], now: float) -> None:
         self.query_one(SessionTable).show(rows, now)
 
-    def show_latency(self, rows: list[AggregateRow]) -> None:
+    def show_latency(self, rows: list[PerformanceRow]) -> None:
         self.query_one(KindTable).show_latency(rows)
 
-    def show_costs_today(self, rows: list[AggregateRow]) -> None:
+    def show_costs_today(self, rows: list[CostRow]) -> None:
         self.query_one(CostBurn).show_today(rows)
 
     def show_unreachable(self, message: str | None) -> None:

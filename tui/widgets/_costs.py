@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..format import human, usd
-from ..models import AggregateRow, LiveSnapshot
+from ..models import CostRow, LiveSnapshot
 from ._health import crop_lines
 
 
@@ -29,7 +29,7 @@ class CostBurn(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self._snap: LiveSnapshot | None = None
-        self._today: list[AggregateRow] = []
+        self._today: list[CostRow] = []
 
     def show_live(self, snap: LiveSnapshot) -> None:
         self._snap = snap
@@ -38,7 +38,7 @@ class CostBurn(Static):
     def on_resize(self) -> None:
         self.update(self._render_text())
 
-    def show_today(self, rows: list[AggregateRow]) -> None:
+    def show_today(self, rows: list[CostRow]) -> None:
         """Rows of ``/metrics/costs`` grouped by model, since midnight."""
         self._today = rows
         self.update(self._render_text())
@@ -46,7 +46,7 @@ class CostBurn(Static):
     def _render_text(self) -> Text:
         snap = self._snap
         per_min = snap.cost_per_min_by_model if snap else {}
-        today = {str(r.group.get("model", "")): r.cost_usd for r in self._today}
+        today = {r.key: r.cost_usd for r in self._today}
         line1 = Text()
         line1.append("$/min ", style="dim")
         line1.append(usd(sum(per_min.values())).lstrip("$"), style="bold yellow")

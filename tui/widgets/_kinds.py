@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ..format import duration_ns, human, percent
-from ..models import AggregateRow, LiveSnapshot
+from ..models import LiveSnapshot, PerformanceRow
 
 COLUMNS = ("KIND", "SPANS/S", "ERR%", "P50", "P95", "P99")
 
@@ -26,7 +26,7 @@ class KindTable(DataTable):
         super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, **kwargs)  # type: ignore[arg-type]
         self.border_title = "by kind"
         self._snap: LiveSnapshot | None = None
-        self._latency: dict[str, AggregateRow] = {}
+        self._latency: dict[str, PerformanceRow] = {}
         self._shown: list[tuple] = []
 
     def on_mount(self) -> None:
@@ -37,9 +37,9 @@ class KindTable(DataTable):
         self._snap = snap
         self._refresh_rows()
 
-    def show_latency(self, rows: list[AggregateRow]) -> None:
+    def show_latency(self, rows: list[PerformanceRow]) -> None:
         """Rows of ``/metrics/performance`` grouped by kind."""
-        self._latency = {str(r.group.get("kind", "")): r for r in rows}
+        self._latency = {r.key: r for r in rows}
         self._refresh_rows()
 
     def kind_rows(self) -> list[tuple[str, ...]]:
@@ -51,12 +51,7 @@ class KindTable(DataTable):
         for kind in kinds:
             rate = rates.get(kind, 0.0)
             lat = self._latency.get(kind)
-            if rate > 0:
-                err = errors.get(kind, 0.0) / rate
-            elif lat and lat.count:
-                err = lat.errors / lat.count
-            else:
-                err = 0.0
+            err = errors.get(kind, 0.0) / rate if rate > 0 else 0.0
             p = [_ms(getattr(lat, f) if lat else None) for f in ("p50_ms", "p95_ms", "p99_ms")]
             out.append((kind, human(rate), percent(err), *p))
         return out
