@@ -1,0 +1,60 @@
+"""Fixtures that run every receive-path test against the compiled build and the twin."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+
+def _compiled(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"agenttrace._native.{name}")
+    except ImportError:
+        return None
+
+
+BUILDS = ["compiled", "twin"]
+
+
+def load_build(name: str, build: str) -> ModuleType:
+    """``agenttrace._native.NAME`` (compiled) or ``NAME_py`` (twin); skips when not built."""
+    if build == "twin":
+        return importlib.import_module(f"agenttrace._native.{name}_py")
+    mod = _compiled(name)
+    if mod is None:
+        pytest.skip(f"agenttrace._native.{name} is not compiled (build it with cythonize -i)")
+    return mod
+
+
+@pytest.fixture(params=BUILDS)
+def build(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def ring_mod(build: str) -> ModuleType:
+    return load_build("ring", build)
+
+
+@pytest.fixture
+def recv_mod(build: str) -> ModuleType:
+    return load_build("recv", build)
+
+
+@pytest.fixture
+def make_ring(ring_mod: ModuleType):
+    """Factory for rings of the build under test, closed and unlinked afterwards."""
+    made = []
+
+    def make(capacity: int = 1 << 16, **kw):
+        ring = ring_mod.Ring.create(capacity, **kw)
+        made.append(ring)
+        return ring
+
+    yield make
+    for ring in made:
+        ring.pinned = 0
+        ring.close()
+        ring.unlink()
