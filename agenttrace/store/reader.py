@@ -46,13 +46,9 @@ class SegmentReader:
                 if size < _seg.MIN_SIZE:
                     raise SegmentCorruptError(self.path, 0, f"file of {size} bytes is shorter than a segment")
                 header = f.read(_seg.HEADER.size)
-                magic, version, _flags = _seg.HEADER.unpack(header)
-                if magic != _seg.MAGIC:
-                    raise SegmentCorruptError(self.path, 0, "bad segment header magic (not a segment)")
                 f.seek(size - _seg.TRAILER.size)
                 f_off, f_len, f_crc = _seg.parse_trailer(self.path, size, f.read(_seg.TRAILER.size))
-                if version != _seg.VERSION:
-                    raise _seg.UnknownSegmentVersionError(self.path, 4, version)
+                _seg.check_header(self.path, header)
                 f.seek(f_off)
                 self.footer: Footer = _seg.parse_footer(self.path, f.read(f_len), f_off, f_crc)
         except OSError as exc:

@@ -346,14 +346,27 @@ def parse_trailer(path: str, size: int, trailer: bytes) -> tuple[int, int, int]:
     """Check the trailer of a ``size``-byte file: ``(footer_offset, footer_len, footer_crc)``."""
     if size < MIN_SIZE:
         raise SegmentCorruptError(path, 0, f"file of {size} bytes is shorter than a segment ({MIN_SIZE})")
-    f_off, f_len, f_crc, version, _flags, magic = TRAILER.unpack(trailer)
+    f_off, f_len, f_crc, version, flags, magic = TRAILER.unpack(trailer)
     if magic != MAGIC:
         raise SegmentCorruptError(path, size - 4, "no segment trailer magic (truncated or not a segment)")
     if version != VERSION:
         raise UnknownSegmentVersionError(path, size - 8, version)
+    if flags != 0:
+        raise SegmentCorruptError(path, size - 6, f"unknown trailer flags {flags:#x}")
     if f_off < HEADER.size or f_off + f_len != size - TRAILER.size:
         raise SegmentCorruptError(path, size - TRAILER.size, f"footer position {f_off}+{f_len} does not fit the file")
     return f_off, f_len, f_crc
+
+
+def check_header(path: str, header: bytes) -> None:
+    """Check the 8-byte file header (magic, version, flags)."""
+    magic, version, flags = HEADER.unpack(header)
+    if magic != MAGIC:
+        raise SegmentCorruptError(path, 0, "bad segment header magic (not a segment)")
+    if version != VERSION:
+        raise UnknownSegmentVersionError(path, 4, version)
+    if flags != 0:
+        raise SegmentCorruptError(path, 6, f"unknown header flags {flags:#x}")
 
 
 def parse_footer(path: str, data: bytes, offset: int, crc: int) -> Footer:
@@ -516,11 +529,7 @@ class SegmentData:
         self.footer = parse_footer(path, data[f_off : f_off + f_len], f_off, f_crc)
 
     def _check_header(self, header: bytes) -> None:
-        magic, version, _flags = HEADER.unpack(header)
-        if magic != MAGIC:
-            raise SegmentCorruptError(self.path, 0, "bad segment header magic")
-        if version != VERSION:
-            raise UnknownSegmentVersionError(self.path, 4, version)
+        check_header(self.path, header)
 
     def read_spans(self, rows: list[int] | None = None) -> list[Span]:
         cols = read_columns_from(self.path, self.footer, COLUMN_NAMES, rows, self._chunk)
