@@ -87,6 +87,10 @@ SLOTS: tuple[str, ...] = (
     "seal_count",
     "seal_sum_ns",
     "store_writable",  # 1 after a successful append/seal, 0 after a store error
+    # The batch under append_batch (recovery after a kill: did its WAL write land?)
+    "appending",  # datagrams with spans in the batch; 0 when no append is under way
+    "appending_first_seq",  # WAL sequence number its first record gets
+    "appending_spans",
 )
 SLOT = {name: i for i, name in enumerate(SLOTS)}
 WORKER_DROP_REASONS: tuple[str, ...] = tuple(s[len("dropped_") :] for s in SLOTS if s.startswith("dropped_"))

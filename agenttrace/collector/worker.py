@@ -142,6 +142,44 @@ class _Worker:
         self.stages = build_stages(cfg)
         self.domain = DomainCounters(cfg.metrics.max_label_values)
 
+    def _wal_scan(self) -> Any:
+        from agenttrace.store.layout import wal_path
+        from agenttrace.store.wal import WalScan, scan_wal
+
+        try:
+            return scan_wal(wal_path(self.spec.data_dir, self.spec.worker_id))
+        except (OSError, ValueError):
+            return WalScan(base_seq=0, records=[], valid_end=0, size=0)
+
+    def _recover_in_flight(self) -> None:
+        """Account for a predecessor killed mid-batch (see the module docstring): the
+        datagrams of an append whose WAL write landed are stored (the writer replays
+        them); every other popped, unfinished datagram counts as ``worker_crash``."""
+        slots = self.block.slots
+        in_flight = slots[SLOT["popped"]] - slots[SLOT["done"]]
+        k = slots[SLOT["appending"]]
+        if in_flight > 0:
+            landed, landed_spans = 0, 0
+            if k:
+                first = slots[SLOT["appending_first_seq"]]
+                scan = self._wal_scan()
+                in_wal = [r for r in scan.records if first <= r.seq < first + k]
+                # Records before the WAL's base were sealed and rotated out: they landed too.
+                sealed = max(0, min(scan.base_seq, first + k) - first) if scan.size else 0
+                landed = min(k, sealed + len(in_wal))
+                if landed == k:
+                    landed_spans = slots[SLOT["appending_spans"]]
+                else:
+                    landed_spans = sum(len(self.replay(r.data)) for r in in_wal)
+            slots[SLOT["datagrams_stored"]] += landed
+            slots[SLOT["spans_stored"]] += landed_spans
+            lost = in_flight - landed
+            if lost:
+                log.warning("previous worker died with %d datagrams not yet in the WAL; counted as worker_crash", lost)
+            slots[SLOT["dropped_worker_crash"]] += lost
+            slots[SLOT["done"]] = slots[SLOT["popped"]]
+        slots[SLOT["appending"]] = 0
+
     def replay(self, raw: bytes) -> list[Span]:
         """Decode a WAL record on reopen (it decoded once already; stages run again)."""
         try:
@@ -161,12 +199,7 @@ class _Worker:
 
     def run(self) -> None:
         block, slots = self.block, self.block.slots
-        # Account for a predecessor killed mid-batch (see the module docstring).
-        in_flight = slots[SLOT["popped"]] - slots[SLOT["done"]]
-        if in_flight > 0:
-            log.warning("previous worker died with %d datagrams in flight; counted as worker_crash", in_flight)
-            slots[SLOT["dropped_worker_crash"]] += in_flight
-            slots[SLOT["done"]] = slots[SLOT["popped"]]
+        self._recover_in_flight()
         slots[SLOT["pid"]] = os.getpid()
         slots[SLOT["started"]] += 1
         self.domain.load(block.read_snapshot())
@@ -175,6 +208,7 @@ class _Worker:
 
         ring = load("ring").Ring.attach(self.spec.ring_name)
         writer = _open_writer(self.spec, self.cfg, self.replay)
+        self.wal_next_seq = self._wal_scan().next_seq
         slots[SLOT["store_writable"]] = 1
         slots[SLOT["ready"]] = 1
         log.info("worker %d running (pid %d, ring %s)", self.spec.worker_id, os.getpid(), self.spec.ring_name)
@@ -201,17 +235,22 @@ class _Worker:
         idle = IDLE_MIN_S
         parent = self.spec.parent_pid
         i_popped, i_hb = SLOT["popped"], SLOT["heartbeat_ns"]
+        dirty = False
         while True:
             batch = ring.pop_many(BATCH)
             if batch:
                 slots[i_popped] += len(batch)
                 self._process(batch, writer)
                 idle = IDLE_MIN_S
+                dirty = True
             now = time.monotonic()
             if not batch or now >= next_publish:
                 self._tick(writer)
                 slots[i_hb] = time.time_ns()
-                if now >= next_publish:
+                # Publish on schedule under load, and at once when the ring runs empty so
+                # the domain series agree with the pipeline counters when traffic pauses.
+                if now >= next_publish or (dirty and not batch):
+                    dirty = False
                     block.publish(self.domain.snapshot())
                     self._publish_store(writer)
                     next_publish = now + publish_every
@@ -234,6 +273,11 @@ class _Worker:
             return
         all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
         self._enrich(all_spans)
+        # append_batch writes a WAL record for each datagram that has spans.
+        records = sum(1 for _, spans in good if spans)
+        slots[SLOT["appending_first_seq"]] = self.wal_next_seq
+        slots[SLOT["appending_spans"]] = len(all_spans)
+        slots[SLOT["appending"]] = records
         t0 = time.perf_counter()
         try:
             # One WAL write for the whole batch; the spans are durable when it returns.
@@ -242,11 +286,17 @@ class _Worker:
             self._store_failed()
             slots[SLOT["dropped_store_error"]] += len(good)
             slots[SLOT["done"]] += len(good)
+            slots[SLOT["appending"]] = 0
+            self.wal_next_seq = self._wal_scan().next_seq  # a failed write may have cut the tail
             return
         self.block.observe_latency(WAL_HIST, time.perf_counter() - t0)
+        self.wal_next_seq += records
+        # These three stores are the commit; a kill between them is the one window
+        # (nanoseconds) in which a recount could happen.
         slots[SLOT["datagrams_stored"]] += len(good)
         slots[SLOT["spans_stored"]] += len(all_spans)
         slots[SLOT["done"]] += len(good)
+        slots[SLOT["appending"]] = 0
         self.domain.observe(all_spans)
 
     def _tick(self, writer: Any) -> None:
