@@ -37,6 +37,7 @@ from litestar.response import Stream
 
 import agenttrace
 from agenttrace.commands import reports
+from agenttrace.commands._common import error_message
 from agenttrace.commands.timeparse import BadTimeError, parse_time
 from agenttrace.errors import NotFoundError
 from agenttrace.export import iter_csv, iter_jsonl, status_code
@@ -119,7 +120,7 @@ def _answers() -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
-        raise NotFoundException(detail=str(exc).strip("'\"")) from None
+        raise NotFoundException(detail=error_message(exc)) from None
     except ValueError as exc:
         raise ValidationException(detail=str(exc)) from None
 

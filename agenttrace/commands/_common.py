@@ -23,6 +23,7 @@ __all__ = [
     "LimitOpt",
     "SinceOpt",
     "UntilOpt",
+    "error_message",
     "fail",
     "fmt_bytes",
     "local_time",
@@ -141,13 +142,18 @@ def warn_skipped(result: Any) -> None:
         )
 
 
+def error_message(exc: BaseException) -> str:
+    """The message an error was raised with (``str()`` of a KeyError would add quotes)."""
+    return str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Turn the engine's errors into one sentence and an exit status."""
     try:
         yield
     except NotFoundError as exc:
-        fail(str(exc).strip("'\""))
+        fail(error_message(exc))
     except StoreError as exc:
         fail(str(exc))
     except ValueError as exc:  # a malformed id or cursor: the user's input
