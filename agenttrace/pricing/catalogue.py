@@ -159,7 +159,11 @@ class ModelPrices:
       has (strictly greater, as LiteLLM and the providers bill), every kind uses its
       ``>T`` price if it has one, else its ordinary price;
     - service tier: ``kind>T/tier``, then ``kind>T``, then ``kind/tier``, then ``kind``
-      (LiteLLM's order: no discount is invented for a tier the source does not price);
+      (LiteLLM's order: no discount is invented for a tier the source does not price),
+      except that when ``kind>T/tier`` is missing but both ``kind>T`` and ``kind/tier``
+      exist, the higher of the two applies;
+    - above a threshold no kind costs less than below it (the source's gaps can suggest
+      so; no provider bills that way): such a price is raised to the one below;
     - a kind with no price at all: cache read and cache write bill at the input price,
       the 1-hour cache write at the 5-minute one, reasoning at the output price.
     """
@@ -208,16 +212,28 @@ class ModelPrices:
 
     def lookup(self, kind: str, threshold_k: int = 0, tier: str = "") -> tuple[Decimal, str] | None:
         """The price of ``kind`` (short key) with tier fallbacks, or None if the model has none."""
-        candidates = []
+        get = self.prices.get
         if threshold_k and tier:
-            candidates.append(price_key(kind, threshold_k, tier))
+            key = price_key(kind, threshold_k, tier)
+            if (price := get(key)) is not None:
+                return price, key
+            long_key, tier_key = price_key(kind, threshold_k), price_key(kind, 0, tier)
+            long_price, tier_price = get(long_key), get(tier_key)
+            if long_price is not None and tier_price is not None:
+                # Neither says what this tier costs above the threshold. The higher of the
+                # two keeps the bill from dropping as the input grows past the threshold
+                # (gpt-5.4 priority is 30/1M output, its >272k standard price 22.50).
+                if tier_price > long_price:
+                    return tier_price, f"{tier_key} (no {kind}>{threshold_k}k/{tier} price; higher of two)"
+                return long_price, f"{long_key} (no {kind}>{threshold_k}k/{tier} price; higher of two)"
+        candidates = []
         if threshold_k:
             candidates.append(price_key(kind, threshold_k))
         if tier:
             candidates.append(price_key(kind, 0, tier))
         candidates.append(kind)
         for key in candidates:
-            price = self.prices.get(key)
+            price = get(key)
             if price is not None:
                 return price, key
         return None
@@ -241,7 +257,25 @@ class ModelPrices:
         cw = found.get("cw") or (inp[0], f"{inp[1]} (no cache-write price)")
         cw1h = found.get("cw1h") or (cw[0], f"{cw[1].split(' ')[0]} (no 1h cache-write price)")
         rsn = found.get("r") or (out[0], f"{out[1]} (no reasoning price)")
-        picked = (inp, out, cr, cw, cw1h, rsn)
+        picked = [inp, out, cr, cw, cw1h, rsn]
+        if threshold_k:
+            # Providers never charge less per token for a longer prompt, but the source's
+            # gaps can make it look so (gemini-2.5-pro lists a 0.25 cache write above 200k
+            # and none below, where the input price applies). Clamp each kind to the price
+            # below the threshold, so a bill never drops as a prompt grows.
+            lower = [t for t in self.thresholds if t < threshold_k]
+            below = self.rates(lower[0] if lower else 0, tier)
+            below_prices = (
+                below.input,
+                below.output,
+                below.cache_read,
+                below.cache_write,
+                below.cache_write_1h,
+                below.reasoning,
+            )
+            for i, (b, key) in enumerate(zip(below_prices, below.keys, strict=True)):
+                if _to_atto(picked[i][0]) < b:
+                    picked[i] = (Decimal(b) / _ATTO_PER_TOKEN_PER_MILLION, f"{key} (below-threshold price is higher)")
         rates = Rates(
             *(_to_atto(p) for p, _ in picked),
             keys=tuple(k for _, k in picked),  # type: ignore[arg-type]

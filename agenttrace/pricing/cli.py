@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +37,7 @@ _FALLBACK_NOTES = {
     "(no cache-write price)": "the entry has no cache-write price; the input price applies",
     "(no 1h cache-write price)": "the entry has no 1-hour cache-write price; the 5-minute one applies",
     "(no reasoning price)": "the entry has no reasoning price; the output price applies",
+    "(below-threshold price is higher)": "raised to the price below the threshold (never cheaper for a longer prompt)",
 }
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -87,15 +89,15 @@ def update(
     except (OSError, ValueError) as exc:
         _fail(str(exc))
     new = result.catalogue
-    changes = {"added": 0, "removed": 0, "changed": 0}
-    if target.exists():
-        try:
-            old = Catalogue.from_bytes(target.read_bytes()).data.models
-        except (OSError, ValueError):
-            old = {}
-        changes["added"] = len(new.models.keys() - old.keys())
-        changes["removed"] = len(old.keys() - new.models.keys())
-        changes["changed"] = sum(1 for k in new.models.keys() & old.keys() if new.models[k].c != old[k].c)
+    try:
+        old = Catalogue.from_bytes(target.read_bytes()).data.models
+    except (OSError, ValueError):
+        old = {}  # no previous catalogue (or an unreadable one): everything is new
+    changes = {
+        "added": len(new.models.keys() - old.keys()),
+        "removed": len(old.keys() - new.models.keys()),
+        "changed": sum(1 for k in new.models.keys() & old.keys() if new.models[k].c != old[k].c),
+    }
     try:
         write_catalogue(new, target)
     except OSError as exc:
@@ -236,7 +238,8 @@ def _print_show(info: dict[str, Any]) -> None:
             key = row["keys"][c]
             mark = "*" if "(" in key else " "
             if mark == "*":
-                notes.add(f"{c}: {_FALLBACK_NOTES.get(key[key.index('(') :], key)}")
+                reasons = [_FALLBACK_NOTES.get(f"({r})", r) for r in re.findall(r"\(([^)]*)\)", key)]
+                notes.add(f"{c}: {'; '.join(reasons)}")
             cells.append(f"{row[c] + mark:>15}")
         typer.echo(f"  {label:<28}" + "".join(cells))
     for n in sorted(notes):
