@@ -89,8 +89,9 @@ class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wal_rotate_s: float = 600.0  # ...or this old
     max_pending_rows: int = 1_000_000  # refuse appends (counted as store_error) while seals keep failing
     compress: bool = True  # LZ4 column blocks
-    retention_days: int = 0  # 0 = keep forever
-    compact_after_s: float = 3600.0  # compact minute segments into hour rollups after this
+    retention_days: float = 0  # delete segments whose spans are all older; 0 = keep forever
+    retention_max_bytes: int = 0  # delete the oldest segments beyond this total; 0 = no limit
+    maintenance_interval_s: float = 300.0  # compaction + retention pass; 0 = never (run it yourself)
 
 
 class MetricsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -167,8 +168,9 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "store.wal_fsync_interval_ms": ("an integer >= 1", lambda v: v >= 1),
     "store.wal_rotate_bytes": ("an integer >= 1", lambda v: v >= 1),
     "store.wal_rotate_s": ("a number >= 0", lambda v: v >= 0),
-    "store.retention_days": ("an integer >= 0 (0 = keep forever)", lambda v: v >= 0),
-    "store.compact_after_s": ("a number >= 0", lambda v: v >= 0),
+    "store.retention_days": ("a number of days >= 0 (0 = keep forever)", lambda v: v >= 0),
+    "store.retention_max_bytes": ("an integer >= 0 (0 = no limit)", lambda v: v >= 0),
+    "store.maintenance_interval_s": ("a number >= 0 (0 = never)", lambda v: v >= 0),
     "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),
     "metrics.publish_interval_ms": ("an integer >= 10", lambda v: v >= 10),
 }
@@ -293,7 +295,10 @@ def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
                 f"{key}[{i}]", addr, "HOST:PORT with a numeric IP address", source=source.get(key)
             ) from None
     if cfg.http.listen:
-        parse_hostport(cfg.http.listen, key="http.listen")
+        try:
+            parse_hostport(cfg.http.listen, key="http.listen")
+        except ConfigError as exc:
+            raise ConfigError(exc.key, exc.value, exc.expected, source=source.get("http.listen")) from None
     if cfg.pricing:
         _validate_pricing(cfg.pricing, source.get("pricing"))
 

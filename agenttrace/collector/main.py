@@ -161,6 +161,7 @@ class _Collector:
             loop.add_signal_handler(sig, self.stop_event.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
 
+        maintenance = asyncio.create_task(self._maintenance())
         notifier = _notifier()
         ready_said = False
         watchdog_every = notifier.watchdog_interval_s if notifier is not None else None
@@ -181,6 +182,7 @@ class _Collector:
 
         # --- shutdown: stop receiving, drain, seal ---------------------------
         state.stopping = True
+        maintenance.cancel()
         if notifier is not None:
             notifier.stopping()
         log.info("stopping: draining %d workers", len(sup.slots))
@@ -276,6 +278,20 @@ class _Collector:
         shown = f"[{bound[0]}]" if family == socket.AF_INET6 else bound[0]
         return server, task, f"http://{shown}:{bound[1]}"
 
+    async def _maintenance(self) -> None:
+        """Compaction and retention, off the event loop, every ``maintenance_interval_s``."""
+        store = self.cfg.store
+        if store.maintenance_interval_s <= 0:
+            return
+        while True:
+            await asyncio.sleep(store.maintenance_interval_s)
+            try:
+                await asyncio.to_thread(run_maintenance, str(self.cfg.data_dir), self.cfg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("store maintenance failed; will try again")
+
     def _reload(self) -> None:
         try:
             cfg = load_config(self.config_path, overrides=self.overrides)
@@ -298,6 +314,25 @@ class _Collector:
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def run_maintenance(data_dir: str, cfg: CollectorConfig) -> None:
+    """One compaction + retention pass over ``data_dir`` (what the collector runs periodically)."""
+    from agenttrace.store.compaction import compact
+
+    stats = compact(data_dir)
+    log.debug("compaction: %s", stats)
+    store = cfg.store
+    if store.retention_days > 0 or store.retention_max_bytes > 0:
+        from agenttrace.store.retention import apply_retention
+
+        kept = apply_retention(
+            data_dir,
+            max_age_s=store.retention_days * 86400 if store.retention_days > 0 else None,
+            max_bytes=store.retention_max_bytes or None,
+        )
+        if kept.deleted_segments:
+            log.info("retention: deleted %d segments (%d bytes)", kept.deleted_segments, kept.deleted_bytes)
 
 
 def _totals(state: Any) -> Any:
