@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 import pytest
-
-
-def _compiled(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"agenttrace._native.{name}")
-    except ImportError:
-        return None
-
-
-BUILDS = ["compiled", "twin"]
-
-
-def load_build(name: str, build: str) -> ModuleType:
-    """``agenttrace._native.NAME`` (compiled) or ``NAME_py`` (twin); skips when not built."""
-    if build == "twin":
-        return importlib.import_module(f"agenttrace._native.{name}_py")
-    mod = _compiled(name)
-    if mod is None:
-        pytest.skip(f"agenttrace._native.{name} is not compiled (build it with cythonize -i)")
-    return mod
+from native_helpers import BUILDS, load_build
 
 
 @pytest.fixture(params=BUILDS)

@@ -10,41 +10,9 @@ import time
 from collections import Counter
 
 import pytest
+from native_helpers import dgram, load_build, wait_for
 
 from agenttrace.collector.sockets import open_udp_sockets, open_unix_socket, rcvbuf_warning
-from agenttrace.model import Span
-from agenttrace.wire import encode
-
-from conftest import load_build
-
-
-def wait_for(cond, timeout: float = 15.0) -> bool:
-    """Poll ``cond`` until true or ``timeout`` (a generous bound, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
-
-
-def dgram(sender: int, seq: int, *, spans: int = 1, size: int = 0) -> bytes:
-    span = Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="x" * size, start_ns=1, end_ns=2)
-    return encode([span] * spans, sender_id=sender, seq=seq, compress=False)
-
-
-OUTCOMES = (
-    "accepted",
-    "dropped_ring_full",
-    "dropped_oversize",
-    "dropped_bad_magic",
-    "dropped_unknown_version",
-    "dropped_truncated",
-)
-
-
-def outcomes(stats: dict[str, int]) -> int:
-    return sum(stats[k] for k in OUTCOMES)
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from native_helpers import OUTCOMES, outcomes, wait_for
 
 from agenttrace.collector.sockets import open_udp_sockets
 from agenttrace.errors import WireError
 from agenttrace.wire import decode_header, encode
-
-from test_recv import OUTCOMES, outcomes, wait_for
 
 MAX_RECORD = 1024
 

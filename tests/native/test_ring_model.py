@@ -14,17 +14,16 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from native_helpers import compiled_module
 
 CAPACITY = 256
 MAX_RECORD = 64
 
 
 def _module(build: str):
-    name = "agenttrace._native.ring" + ("_py" if build == "twin" else "")
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
+    if build == "twin":
+        return importlib.import_module("agenttrace._native.ring_py")
+    return compiled_module("ring")
 
 
 payloads = st.one_of(
@@ -125,7 +124,7 @@ def _case(producer: str, consumer: str):
     case.settings = _SETTINGS
     missing = [b for b in {producer, consumer} if _module(b) is None]
     if missing:
-        case = pytest.mark.skip(reason="agenttrace._native.ring is not compiled")(case)
+        case = pytest.mark.skip(reason="agenttrace._native.ring is not compiled, or AGENTTRACE_NO_EXTENSIONS=1")(case)
     return case
 
 
