@@ -39,17 +39,34 @@ _MILLION_ATTO = Decimal(10**12)  # atto-dollars per token in one USD per million
 def normalise_tier(service_tier: str) -> str:
     """A span's ``service_tier`` as a catalogue tier: ``"batch"``, ``"priority"``, ``"flex"``
     or ``""`` (standard). Unrecognised tiers are priced as standard."""
-    return TIER_ALIASES.get(service_tier.strip().lower(), "")
+    if not service_tier:
+        return ""
+    tier = TIER_ALIASES.get(service_tier)
+    return tier if tier is not None else TIER_ALIASES.get(service_tier.strip().lower(), "")
 
 
 def _split(usage: Usage) -> tuple[int, int, int, int, int, int, int]:
-    """(total input, fresh input, cache read, 5m write, 1h write, text output, reasoning)."""
-    cr = max(usage.cache_read_tokens, 0)
-    cw1h = max(usage.cache_write_1h_tokens, 0)
-    cw = max(usage.cache_write_tokens, cw1h)
-    total_in = max(usage.input_tokens, cr + cw)
-    rsn = max(usage.reasoning_tokens, 0)
-    out = max(usage.output_tokens, rsn)
+    """(total input, fresh input, cache read, 5m write, 1h write, text output, reasoning).
+
+    Written with conditionals rather than max(): this runs for every LLM span."""
+    cr = usage.cache_read_tokens
+    if cr < 0:
+        cr = 0
+    cw1h = usage.cache_write_1h_tokens
+    if cw1h < 0:
+        cw1h = 0
+    cw = usage.cache_write_tokens
+    if cw < cw1h:
+        cw = cw1h
+    total_in = usage.input_tokens
+    if total_in < cr + cw:
+        total_in = cr + cw
+    rsn = usage.reasoning_tokens
+    if rsn < 0:
+        rsn = 0
+    out = usage.output_tokens
+    if out < rsn:
+        out = rsn
     return total_in, total_in - cr - cw, cr, cw - cw1h, cw1h, out - rsn, rsn
 
 

@@ -208,7 +208,7 @@ class ModelPrices:
         for t in self.thresholds:  # descending: the highest crossed threshold wins
             if input_tokens > t * 1000:
                 return t
-        return 0
+        return 0  # also when the model has no thresholds (most): the loop never runs
 
     def lookup(self, kind: str, threshold_k: int = 0, tier: str = "") -> tuple[Decimal, str] | None:
         """The price of ``kind`` (short key) with tier fallbacks, or None if the model has none."""
