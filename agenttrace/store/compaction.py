@@ -6,7 +6,7 @@ the same order), their merged rollup and the union of their WAL ranges. The merg
 file **replaces the last source** under its own name, so the writer's next sequence
 number is unaffected. The steps, each durable before the next::
 
-    1. write  <day>/w<N>-<z>.seg.compact.tmp            (fsync)
+    1. write  <day>/compact-w<N>-<z>.seg.tmp            (fsync)
     2. write  <day>/compact-w<N>-<z>.json               (tmp, fsync, rename, fsync dir)
        {"output": "w<N>-<z>.seg", "sources": [...], "rows": R, "created_unix_ns": C}
     3. rename the tmp over w<N>-<z>.seg                 (fsync dir)
@@ -35,6 +35,7 @@ import contextlib
 import fcntl
 import os
 import re
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -184,16 +185,15 @@ def recover(data_dir: str | os.PathLike[str]) -> int:
     n = 0
     for day_path, ms in read_manifests(data_dir).items():
         for m in ms:
-            out_path = os.path.join(day_path, m.output)
             done = superseded({day_path: [m]}, _footer_or_none)
             for p in done:  # the output is in place: finish deleting the sources
                 _unlink(p)
-            _unlink(out_path + ".compact.tmp")
+            _unlink(os.path.join(day_path, f"compact-{m.output}.tmp"))
             fsync_dir(day_path)
             _unlink(os.path.join(day_path, f"compact-{m.output[: -len('.seg')]}.json"))
             fsync_dir(day_path)
             n += 1
-    for tmp in segments_dir(data_dir).glob("*/*.compact.tmp"):
+    for tmp in segments_dir(data_dir).glob("*/compact-*.tmp"):
         _unlink(tmp)  # step 1 done, step 2 not: nothing refers to it
     return n
 
@@ -273,7 +273,8 @@ def compact(
             footer = SegmentData(blob).footer
             out_path = Path(last.path)
             day_dir = out_path.parent
-            tmp = out_path.with_name(out_path.name + ".compact.tmp")
+            # not named w<N>-*.tmp: the writer removes those of its worker when it opens
+            tmp = day_dir / f"compact-{out_path.name}.tmp"
             with open(tmp, "wb") as f:
                 f.write(blob)
                 f.flush()
@@ -288,7 +289,11 @@ def compact(
             mpath = day_dir / f"compact-{out_path.stem}.json"
             _write_atomic(mpath, msgspec.json.encode(manifest))
             _crash_point(_crash_at, "after_manifest")
-            os.replace(tmp, out_path)
+            try:
+                os.replace(tmp, out_path)
+            except FileNotFoundError:  # someone removed our tmp: give this run up
+                _unlink(mpath)
+                continue
             fsync_dir(day_dir)
             _crash_point(_crash_at, "after_rename")
             for i, info in enumerate(run[:-1]):
@@ -310,9 +315,9 @@ def compact(
 
 
 def _crash_point(crash_at: str | None, name: str) -> None:
-    # Test hook: die here as a SIGKILL would (no cleanup, no flush of Python state).
+    # Test hook: die here by SIGKILL (no cleanup, nothing flushed) to prove the protocol.
     if crash_at == name:
-        os._exit(137)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def hour_rollup_path(data_dir: str | os.PathLike[str], day: str) -> Path:
