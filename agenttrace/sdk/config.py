@@ -102,6 +102,9 @@ class Config:
     max_datagram_bytes: int = 8192
     max_queue_size: int = 16384
     flush_interval_s: float = 0.2
+    # LZ4-compress a datagram when that saves >= 10% (needs lz4). Off by default: on
+    # loopback it saves nothing and costs both ends CPU.
+    compress: bool = False
     # Leave these as default unless testing: tests inject a seeded RNG and a fake clock.
     rng: random.Random | None = None
     clock: Callable[[], int] = time.time_ns
@@ -119,6 +122,7 @@ _ENV_KEYS = {
     "capture_content": "AGENTTRACE_CAPTURE_CONTENT",
     "max_preview_chars": "AGENTTRACE_MAX_PREVIEW_CHARS",
     "max_datagram_bytes": "AGENTTRACE_MAX_DATAGRAM_BYTES",
+    "compress": "AGENTTRACE_COMPRESS",
 }
 
 
@@ -164,7 +168,7 @@ def _coerce(key: str, value: Any, source: str | None) -> Any:
         if isinstance(value, bool) or not 0.0 <= rate <= 1.0:
             raise ConfigError(key, value, "a number between 0 and 1", source=source)
         return rate
-    if key in ("disabled", "capture_content"):
+    if key in ("disabled", "capture_content", "compress"):
         return _to_bool(key, value, source)
     if key == "mask":
         if value is not None and not callable(value):
@@ -214,7 +218,7 @@ def load_config(
     known = {f for f in Config.__dataclass_fields__}
     for key, var in _ENV_KEYS.items():
         raw = env.get(var)
-        if raw is None or (raw == "" and key not in ("disabled", "capture_content")):
+        if raw is None or (raw == "" and key not in ("disabled", "capture_content", "compress")):
             continue
         try:
             setattr(cfg, key, _coerce(key, raw, f"environment variable {var}"))

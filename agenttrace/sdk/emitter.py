@@ -181,7 +181,12 @@ class Emitter:
                 unconvertible += 1
         stats: dict[str, int] = {}
         datagrams = wire.batch(
-            spans, self.config.max_datagram_bytes, sender_id=self.sender_id, seq=self.seq, stats=stats
+            spans,
+            self.config.max_datagram_bytes,
+            sender_id=self.sender_id,
+            seq=self.seq,
+            compress=None if self.config.compress else False,
+            stats=stats,
         )
         # One sequence number per datagram attempted: a refused datagram leaves a gap
         # the collector counts as lost.

@@ -90,6 +90,7 @@ def configure(
     max_datagram_bytes: int | None = None,
     max_queue_size: int | None = None,
     flush_interval_s: float | None = None,
+    compress: bool | None = None,
     rng: random.Random | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Config:
