@@ -32,7 +32,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 import agenttrace
@@ -55,15 +55,15 @@ _ERRORS = [ValidationException, NotFoundException]
 
 Since = Annotated[
     str | None,
-    Parameter(description="Spans that started at or after this: 15m, 24h, 7d, today, yesterday, now, ISO time."),
+    QueryParameter(description="Spans that started at or after this: 15m, 24h, 7d, today, yesterday, now, ISO time."),
 ]
-Until = Annotated[str | None, Parameter(description="Spans that started before this (same forms as since).")]
-Service = Annotated[str | None, Parameter(description="Only this service.")]
-Kind = Annotated[str | None, Parameter(description="Only this span kind (llm, tool, agent, ...).")]
-Model = Annotated[str | None, Parameter(description="Only this model.")]
-StatusQ = Annotated[Literal["unset", "ok", "error"] | None, Parameter(description="Only this status.")]
-SessionQ = Annotated[str | None, Parameter(query="session", description="Only this session id.")]
-Name = Annotated[str | None, Parameter(description="Only span names containing this, any case.")]
+Until = Annotated[str | None, QueryParameter(description="Spans that started before this (same forms as since).")]
+Service = Annotated[str | None, QueryParameter(description="Only this service.")]
+Kind = Annotated[str | None, QueryParameter(description="Only this span kind (llm, tool, agent, ...).")]
+Model = Annotated[str | None, QueryParameter(description="Only this model.")]
+StatusQ = Annotated[Literal["unset", "ok", "error"] | None, QueryParameter(description="Only this status.")]
+SessionQ = Annotated[str | None, QueryParameter(name="session", description="Only this session id.")]
+Name = Annotated[str | None, QueryParameter(description="Only span names containing this, any case.")]
 
 
 def build_openapi_config() -> OpenAPIConfig:
@@ -147,15 +147,15 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         since: Since = None,
         until: Until = None,
         service: Service = None,
-        user: Annotated[str | None, Parameter(description="Only this user id.")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 100,
+        user: Annotated[str | None, QueryParameter(description="Only this user id.")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
     ) -> SessionList:
         lo, hi = _range(since, until)
         with _answers():
             return engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
 
     @get("/sessions/{session_id:str}", sync_to_thread=True, raises=errs, summary="One session and its traces")
-    def session(session_id: str) -> SessionDetail:
+    def session(session_id: Annotated[str, PathParameter()]) -> SessionDetail:
         with _answers():
             return engine.session(session_id)
 
@@ -165,7 +165,7 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         until: Until = None,
         service: Service = None,
         session: SessionQ = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
     ) -> reports.TraceList:
         lo, hi = _range(since, until)
         with _answers():
@@ -173,7 +173,7 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
             return reports.list_traces(engine, flt)
 
     @get("/traces/{trace_id:str}", sync_to_thread=True, raises=errs, summary="One trace: span tree and totals")
-    def trace(trace_id: str) -> TraceTree:
+    def trace(trace_id: Annotated[str, PathParameter()]) -> TraceTree:
         tid = _trace_id(trace_id)
         with _answers():
             return engine.trace(tid)
@@ -216,9 +216,9 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         status: StatusQ = None,
         session: SessionQ = None,
         name: Name = None,
-        trace: Annotated[str | None, Parameter(description="Only this trace id (32 hex digits).")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 100,
-        cursor: Annotated[str | None, Parameter(description="The next_cursor of the previous page.")] = None,
+        trace: Annotated[str | None, QueryParameter(description="Only this trace id (32 hex digits).")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
+        cursor: Annotated[str | None, QueryParameter(description="The next_cursor of the previous page.")] = None,
     ) -> SpanPage:
         flt = _filter(since, until, service, kind, model, status, session, name, trace, limit, cursor)
         with _answers():
@@ -232,7 +232,7 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
 
     @get("/metrics/costs", sync_to_thread=True, raises=errs, summary="Tokens and cost by model/service/kind/day")
     def costs(
-        by: Literal["model", "service", "kind", "day"] = "model",
+        by: Annotated[Literal["model", "service", "kind", "day"], QueryParameter()] = "model",
         since: Since = None,
         until: Until = None,
         service: Service = None,
@@ -243,7 +243,7 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
 
     @get("/metrics/performance", sync_to_thread=True, raises=errs, summary="p50/p95/p99 latency by group")
     def performance(
-        by: Literal["kind", "model", "service"] = "kind",
+        by: Annotated[Literal["kind", "model", "service"], QueryParameter()] = "kind",
         since: Since = None,
         until: Until = None,
         service: Service = None,
@@ -254,11 +254,11 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
 
     @get("/metrics/errors", sync_to_thread=True, raises=errs, summary="Error counts, rates, latest failures")
     def errors(
-        by: Literal["kind", "model", "service"] = "kind",
+        by: Annotated[Literal["kind", "model", "service"], QueryParameter()] = "kind",
         since: Since = None,
         until: Until = None,
         service: Service = None,
-        recent: Annotated[int, Parameter(ge=0, le=1000, description="How many latest failed spans.")] = 10,
+        recent: Annotated[int, QueryParameter(ge=0, le=1000, description="How many latest failed spans.")] = 10,
     ) -> reports.ErrorReport:
         lo, hi = _range(since, until)
         with _answers():
@@ -273,7 +273,7 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         description="Content-Type application/x-ndjson (format=jsonl) or text/csv (format=csv).",
     )
     def export(
-        format: Literal["jsonl", "csv"] = "jsonl",
+        format: Annotated[Literal["jsonl", "csv"], QueryParameter()] = "jsonl",
         since: Since = None,
         until: Until = None,
         service: Service = None,
