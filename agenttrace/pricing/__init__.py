@@ -14,7 +14,6 @@ from agenttrace.pricing.calculate import CostBreakdown, CostLine, breakdown, cos
 from agenttrace.pricing.catalogue import Catalogue, ModelPrices, default_catalogue, load_catalogue
 from agenttrace.pricing.match import RULES, Match, Matcher, candidates
 from agenttrace.pricing.stage import CostStage, PriceOverride, PricingConfig, load_pricing_config
-from agenttrace.pricing.usage import usage_from_anthropic, usage_from_openai
 
 __all__ = [
     "RULES",
@@ -36,8 +35,6 @@ __all__ = [
     "load_pricing_config",
     "normalise_tier",
     "unknown_models_in_store",
-    "usage_from_anthropic",
-    "usage_from_openai",
 ]
 
 

@@ -17,7 +17,9 @@ from decimal import Decimal
 import pytest
 
 from agenttrace.model import Span, Usage
-from agenttrace.pricing import CostStage, PriceOverride, breakdown, usage_from_anthropic
+from agenttrace.pricing import CostStage, PriceOverride, breakdown
+from agenttrace.sdk.integrations.anthropic import usage_from_anthropic
+from agenttrace.sdk.integrations.openai import usage_from_openai
 
 MICRO = Decimal("0.000001")
 
@@ -90,12 +92,15 @@ CASES = [
         "claude-sonnet-4-5-20250929",
         "anthropic",
         "",
+        # as the SDK converts Anthropic's own usage object
         usage_from_anthropic(
-            2_000,
-            1_500,
-            cache_read_input_tokens=50_000,
-            cache_creation_input_tokens=10_000,
-            ephemeral_1h_input_tokens=4_000,
+            {
+                "input_tokens": 2_000,
+                "output_tokens": 1_500,
+                "cache_read_input_tokens": 50_000,
+                "cache_creation_input_tokens": 10_000,
+                "cache_creation": {"ephemeral_5m_input_tokens": 6_000, "ephemeral_1h_input_tokens": 4_000},
+            }
         ),
         "0.09",
         "claude-sonnet-4-5-20250929",
@@ -349,19 +354,33 @@ def test_bill(stage: CostStage, model: str, provider: str, tier: str, usage: Usa
 
 
 def test_anthropic_cached_tokens_are_not_billed_twice(stage: CostStage) -> None:
-    # Anthropic reports input_tokens without the cache: priced after conversion, the 50,000 cached
-    # tokens bill once at 0.30 (not also at 3.00 as fresh input).
-    usage = usage_from_anthropic(2_000, 0, cache_read_input_tokens=50_000)
+    # Anthropic reports input_tokens WITHOUT the cache. Converted by the SDK, the 50,000 cached
+    # tokens bill once, at 0.30: 2,000*3 + 50,000*0.3 per 1M = 0.021.
     prices = stage.match("claude-sonnet-4-5").prices
-    assert breakdown(prices, usage).total_usd == Decimal("0.021")  # 2,000*3 + 50,000*0.3 per 1M
-    # The same numbers taken as if input_tokens already included the cache would under-bill:
-    # this is the shape the convention rules out, and it prices differently.
-    wrong = Usage(input_tokens=2_000, cache_read_tokens=50_000)
-    assert breakdown(prices, wrong).total_usd != Decimal("0.021")
+    usage = usage_from_anthropic({"input_tokens": 2_000, "cache_read_input_tokens": 50_000, "output_tokens": 0})
+    assert usage.input_tokens == 52_000
+    assert breakdown(prices, usage).total_usd == Decimal("0.021")
 
 
 def test_openai_cached_tokens_are_not_billed_twice(stage: CostStage) -> None:
-    # OpenAI's prompt_tokens already include cached_tokens: 10,000 prompt of which 4,000 cached.
+    # OpenAI's prompt_tokens already include cached_tokens: 10,000 prompt of which 4,000 cached,
+    # and reasoning_tokens are inside completion_tokens: 6,000*2.5 + 4,000*1.25 + 1,000*10 per 1M.
     prices = stage.match("gpt-4o").prices
-    usage = Usage(input_tokens=10_000, cache_read_tokens=4_000)
-    assert breakdown(prices, usage).total_usd == Decimal("0.02")  # 6,000*2.5 + 4,000*1.25 per 1M
+    chat = usage_from_openai(
+        {
+            "prompt_tokens": 10_000,
+            "completion_tokens": 1_000,
+            "prompt_tokens_details": {"cached_tokens": 4_000},
+            "completion_tokens_details": {"reasoning_tokens": 600},
+        }
+    )
+    responses = usage_from_openai(
+        {
+            "input_tokens": 10_000,
+            "output_tokens": 1_000,
+            "input_tokens_details": {"cached_tokens": 4_000},
+            "output_tokens_details": {"reasoning_tokens": 600},
+        }
+    )
+    assert chat == responses
+    assert breakdown(prices, chat).total_usd == Decimal("0.03")
