@@ -6,7 +6,7 @@ Write side (docs/store.md, docs/format/segment.md, docs/format/wal.md)::
 """
 
 from agenttrace.store.layout import SegmentInfo, list_segments
-from agenttrace.store.reader import OpenedSegments, SegmentReader, open_segments
+from agenttrace.store.reader import OpenedSegments, SegmentReader, SegmentReplacedError, open_segments
 from agenttrace.store.segment import COLUMN_NAMES, Footer, UnknownSegmentVersionError
 from agenttrace.store.writer import SegmentWriter, WriterConfig, WriterStats
 
@@ -16,6 +16,7 @@ __all__ = [
     "OpenedSegments",
     "SegmentInfo",
     "SegmentReader",
+    "SegmentReplacedError",
     "SegmentWriter",
     "UnknownSegmentVersionError",
     "WriterConfig",

@@ -26,7 +26,12 @@ from agenttrace.store import segment as _seg
 from agenttrace.store.layout import SegmentInfo, list_segments
 from agenttrace.store.segment import COLUMN_NAMES, ColumnEntry, Footer
 
-__all__ = ["OpenedSegments", "SegmentReader", "list_segments", "open_segments"]
+__all__ = ["OpenedSegments", "SegmentReader", "SegmentReplacedError", "list_segments", "open_segments"]
+
+
+class SegmentReplacedError(StoreError):
+    """The file at a reader's path is no longer the one it opened (compaction replaced
+    it under the same name). The footer read before would not match: open it again."""
 
 
 class SegmentReader:
@@ -41,7 +46,9 @@ class SegmentReader:
         self.path = os.fspath(path)
         try:
             with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+                st = os.fstat(f.fileno())
+                self._identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                size = st.st_size
                 self.size = size
                 if size < _seg.MIN_SIZE:
                     raise SegmentCorruptError(self.path, 0, f"file of {size} bytes is shorter than a segment")
@@ -143,9 +150,16 @@ class SegmentReader:
 
     def _open(self):
         try:
-            return open(self.path, "rb")
+            f = open(self.path, "rb")  # noqa: SIM115 - returned to a with block
         except OSError as exc:
             raise StoreError(f"cannot read segment {self.path}: {exc.strerror or exc}") from exc
+        st = os.fstat(f.fileno())
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != self._identity:
+            f.close()
+            raise SegmentReplacedError(
+                f"segment {self.path} was replaced since it was opened (compaction); open it again"
+            )
+        return f
 
 
 def _fetch(path: str, f, entry: ColumnEntry) -> bytes:

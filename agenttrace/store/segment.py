@@ -23,13 +23,17 @@ Columns are the :class:`~agenttrace.model.Span` fields with ``usage`` flattened 
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import hashlib
 import math
 import struct
 import time
 import zlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 
@@ -62,6 +66,8 @@ TRAILER = struct.Struct("<QIIHH4s")  # footer_offset, footer_len, footer_crc32, 
 MIN_SIZE = HEADER.size + TRAILER.size
 
 _cols = _native.load("columns")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Logical types: how a column's values look in Python.
 STR, BYTES, INT, BOOL, FLOAT_OPT, TAGS, ATTRS, EVENTS = "str", "bytes", "int", "bool", "f64?", "tags", "attrs", "events"
@@ -211,17 +217,49 @@ _footer_decoder = msgspec.msgpack.Decoder(Footer)
 # --- encoding -------------------------------------------------------------------
 
 
+_SPAN_FIELDS: tuple[str, ...] = Span.__struct_fields__
+_USAGE_INDEX = _SPAN_FIELDS.index("usage")
+
+
 def split_spans(spans: Sequence[Span]) -> dict[str, list]:
     """The spans as one Python list per column (usage flattened)."""
     cols: dict[str, list] = {}
-    for name in COLUMN_NAMES:
-        if name == "has_usage":
-            cols[name] = [s.usage is not None for s in spans]
-        elif name in USAGE_COLUMNS:
-            cols[name] = [0 if s.usage is None else getattr(s.usage, name) for s in spans]
-        else:
-            cols[name] = [getattr(s, name) for s in spans]
+    for name in _SPAN_FIELDS:
+        if name != "usage":
+            cols[name] = list(map(attrgetter(name), spans))
+    usage = list(map(attrgetter("usage"), spans))
+    cols["has_usage"] = [u is not None for u in usage]
+    if any(usage):
+        for name in USAGE_COLUMNS:
+            get = attrgetter(name)
+            cols[name] = [0 if u is None else get(u) for u in usage]
+    else:
+        for name in USAGE_COLUMNS:
+            cols[name] = [0] * len(spans)
     return cols
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic GC while bulk-building containers: a 50,000-span segment makes
+    hundreds of thousands of objects, and each generation-0 pass would walk them all
+    (it tripled decode time in measurements). Nothing here makes reference cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with no_gc():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _to_bytes_values(kind: str, values: list) -> list[bytes]:
@@ -258,14 +296,25 @@ def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, b
             present = [v is not None for v in values]
             floats = b"".join(_F64.pack(v) for v in values if v is not None)
             return "f64n", _cols.encode_bitmap(present) + floats, {}
-        # str, bytes and msgpack-typed columns all become byte strings first.
+        if kind == STR:
+            # Dictionary first: only distinct strings need encoding to UTF-8.
+            distinct, codes = _cols.dict_encode(values)
+            if len(distinct) == 1 or len(distinct) * 2 <= n:
+                distinct = [v.encode("utf-8", "surrogatepass") for v in distinct]
+                if len(distinct) == 1:
+                    return "const", b"", {"value": distinct[0]}
+                return "dict", _cols.encode_dict(distinct, codes), {}
+            return "blob", _cols.encode_blobs([v.encode("utf-8", "surrogatepass") for v in values]), {}
+        width = _FIXED_WIDTH.get(name)
+        if name == "span_id" and all(len(v) == width for v in values):
+            return "fixed", _cols.encode_fixed(values, width), {"width": width}  # unique by construction
+        # bytes and msgpack-typed columns: byte strings first.
         raw = _to_bytes_values(kind, values)
         distinct, codes = _cols.dict_encode(raw)
         if len(distinct) == 1:
             return "const", b"", {"value": distinct[0]}
         if len(distinct) * 2 <= n:
             return "dict", _cols.encode_dict(distinct, codes), {}
-        width = _FIXED_WIDTH.get(name)
         if width and all(len(v) == width for v in raw):
             return "fixed", _cols.encode_fixed(raw, width), {"width": width}
         return "blob", _cols.encode_blobs(raw), {}
@@ -274,6 +323,7 @@ def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, b
         return "msgpack", _enc.encode(values), {}
 
 
+@_without_gc
 def encode_segment(
     spans: Sequence[Span],
     *,
@@ -500,18 +550,18 @@ def _select(values: list, rows: list[int] | None) -> list:
     return values if rows is None else [values[r] for r in rows]
 
 
+@_without_gc
 def join_spans(cols: dict[str, list], n: int) -> list[Span]:
     """Spans from per-column lists of ``n`` rows (the inverse of :func:`split_spans`)."""
-    has_usage = cols["has_usage"]
-    usage_cols = [cols[u] for u in USAGE_COLUMNS]
-    names = [c for c in COLUMN_NAMES if c != "has_usage" and c not in USAGE_COLUMNS]
-    data = [cols[c] for c in names]
-    spans = []
-    for i in range(n):
-        kw = {name: col[i] for name, col in zip(names, data, strict=True)}
-        if has_usage[i]:
-            kw["usage"] = Usage(*(c[i] for c in usage_cols))
-        spans.append(Span(**kw))
+    usage = [
+        Usage(*vals[1:]) if vals[0] else None
+        for vals in zip(cols["has_usage"], *(cols[u] for u in USAGE_COLUMNS), strict=True)
+    ]
+    ordered = [usage if name == "usage" else cols[name] for name in _SPAN_FIELDS]
+    # Span is array_like: its positional order is the field order.
+    spans = [Span(*row) for row in zip(*ordered, strict=True)]
+    if len(spans) != n:
+        raise ValueError(f"columns hold {len(spans)} rows, expected {n}")
     return spans
 
 
@@ -539,6 +589,7 @@ class SegmentData:
         return self._data[entry.offset : entry.offset + entry.length]
 
 
+@_without_gc
 def read_columns_from(path: str, footer: Footer, names: Sequence[str], rows: list[int] | None, fetch) -> dict:
     """Decode the named columns of a segment through ``fetch(entry) -> stored bytes``."""
     directory = {e.name: e for e in footer.columns}

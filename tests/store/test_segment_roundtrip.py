@@ -157,3 +157,16 @@ def test_bytes_per_span_is_small(tmp_path):
     ]
     size = os.path.getsize(_write(tmp_path / "s.seg", spans))
     assert size < len(encode_payload(spans)) / 2
+
+
+def test_a_reader_notices_its_file_was_replaced(tmp_path):
+    from agenttrace.store.reader import SegmentReplacedError
+
+    path = _write(tmp_path / "s.seg", [make_span(i) for i in range(5)])
+    reader = SegmentReader(path)
+    tmp = tmp_path / "new.tmp"
+    tmp.write_bytes(encode_segment([make_span(i) for i in range(9)], worker=1, seq=2))
+    os.replace(tmp, path)  # what compaction does to the last segment of a run
+    with pytest.raises(SegmentReplacedError):
+        reader.read_spans()
+    assert len(SegmentReader(path).read_spans()) == 9
