@@ -76,3 +76,15 @@ def test_truncated_or_bad_input_raises_value_error(columns_mod, call, data):
     args = {"decode_fixed": (data, 1, 8)}.get(call, (data, 1))
     with pytest.raises(ValueError):
         getattr(columns_mod, call)(*args)
+
+
+def test_stub_twin_and_compiled_module_name_the_same_functions():
+    import ast
+    from pathlib import Path
+
+    stub = Path(TWIN.__file__).with_name("columns.pyi").read_text()
+    names = {n.name for n in ast.parse(stub).body if isinstance(n, ast.FunctionDef)}
+    assert names == set(TWIN.__all__)
+    assert all(callable(getattr(TWIN, n)) for n in names)
+    if COMPILED is not None:
+        assert set(COMPILED.__all__) == names
