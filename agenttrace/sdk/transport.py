@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import select
 import socket
 
@@ -77,9 +78,14 @@ class Transport:
 
 
 class UdpTransport(Transport):
-    """A connected, non-blocking UDP socket. ``ECONNREFUSED`` from an earlier datagram
-    (the ICMP port-unreachable of a collector that is down) surfaces on a later send and
-    is reported as ``no_listener``."""
+    """A connected, non-blocking UDP socket.
+
+    A collector that is down answers with ICMP port-unreachable, which Linux queues on
+    the socket as a pending ``ECONNREFUSED``. On loopback it is queued before ``send``
+    returns, so reading ``SO_ERROR`` right after each send charges the refusal to the
+    datagram that caused it (``no_listener``). From a remote host the ICMP comes later
+    and is charged to a following datagram: the count stays right, off by one datagram.
+    """
 
     def _open(self) -> socket.socket:
         host, port = self.endpoint.host, self.endpoint.port
@@ -95,6 +101,9 @@ class UdpTransport(Transport):
 
     def _send_once(self, sock: socket.socket, data: bytes) -> None:
         sock.send(data)
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise OSError(err, os.strerror(err))
 
 
 class UnixTransport(Transport):
