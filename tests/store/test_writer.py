@@ -318,3 +318,20 @@ class WriterMachine(RuleBasedStateMachine):
 
 TestWriterMachine = WriterMachine.TestCase
 TestWriterMachine.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+
+
+def test_fsck_reports_damage_and_exits_1(tmp_path, capsys):
+    from agenttrace.store.fsck import main
+
+    with SegmentWriter(tmp_path, 0, WriterConfig(seal_rows=5)) as w:
+        for i in range(10):
+            w.append(b"raw", [make_span(i)])
+    assert main(["--verify", str(tmp_path)]) == 0
+    assert "2 segments, 1 WAL files, 0 damaged" in capsys.readouterr().out
+    bad = list_segments(tmp_path)[0].path
+    with open(bad, "r+b") as f:
+        f.seek(20)
+        f.write(b"\xff")
+    assert main(["--verify", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}  BAD:" in out and "1 damaged" in out
