@@ -10,6 +10,9 @@ read on first use, not at import.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from agenttrace.pricing.calculate import CostBreakdown, CostLine, breakdown, cost_atto, cost_usd, normalise_tier
 from agenttrace.pricing.catalogue import Catalogue, ModelPrices, default_catalogue, load_catalogue
 from agenttrace.pricing.match import RULES, Match, Matcher, candidates
@@ -38,9 +41,12 @@ __all__ = [
 ]
 
 
-def unknown_models_in_store(data_dir, config=None):  # type: ignore[no-untyped-def]
-    """See :func:`agenttrace.pricing.store.unknown_models_in_store` (imported lazily: it
-    needs the store)."""
+def unknown_models_in_store(
+    data_dir: str | os.PathLike[str], config: PricingConfig | Mapping[str, object] | None = None
+) -> list[tuple[str, int, int]]:
+    """``(model, spans, tokens)`` for each model in the store at ``data_dir`` whose spans
+    carry usage but match no price (with ``config``'s aliases and overrides), most spans
+    first. Imported lazily: it needs the store, which the SDK side does not."""
     from agenttrace.pricing.store import unknown_models_in_store as impl
 
     return impl(data_dir, config)
