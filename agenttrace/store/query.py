@@ -27,6 +27,7 @@ Times: a span belongs to a range or a bucket by its ``start_ns``; ranges are
 
 from __future__ import annotations
 
+import functools
 import heapq
 import os
 import threading
@@ -34,11 +35,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
 from agenttrace.export import STATUS_NAMES, span_record
 from agenttrace.model import Span
+from agenttrace.store.reader import SegmentReplacedError
 from agenttrace.store.results import (
     AggregateResult,
     AggregateRow,
@@ -136,9 +138,14 @@ class _Seg:
                 r = self.reader.rollup()
                 if r is None:
                     raise StoreError("segment has no rollup section")
+            except SegmentReplacedError:
+                raise _Replaced from None
             except (SegmentCorruptError, StoreError, ValueError):
                 r = Rollup()
-                r.add_columns(self.reader.read_columns(list(ROLLUP_COLUMNS)))
+                try:
+                    r.add_columns(self.reader.read_columns(list(ROLLUP_COLUMNS)))
+                except SegmentReplacedError:
+                    raise _Replaced from None
             self._rollup = r
         return self._rollup
 
@@ -215,6 +222,28 @@ class _Index:
             partial.members = {}
             return partial
         return old
+
+
+class _Replaced(Exception):
+    """A segment was replaced (compacted) while a query read it: run the query again."""
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _retrying(fn: _F) -> _F:
+    """Run a query again (up to 3 times) when compaction replaced a file under it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(3):
+            try:
+                return fn(*args, **kwargs)
+            except _Replaced:
+                continue
+        raise StoreError("segments kept being replaced while the query ran (compaction); try again")
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _skip(path: str, exc: Exception) -> SkippedSegment:
@@ -367,6 +396,8 @@ class QueryEngine:
     def _read(self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment]) -> dict[str, list] | None:
         try:
             return seg.reader.read_columns(list(names))
+        except SegmentReplacedError:
+            raise _Replaced from None
         except (SegmentCorruptError, StoreError) as exc:
             if os.path.exists(seg.path):  # else: deleted by retention or compaction meanwhile
                 skipped.append(_skip(seg.path, exc))
@@ -375,6 +406,8 @@ class QueryEngine:
     def _spans_at(self, seg: _Seg, rows: list[int], skipped: list[SkippedSegment]) -> list[Span]:
         try:
             return seg.reader.read_spans(rows)
+        except SegmentReplacedError:
+            raise _Replaced from None
         except (SegmentCorruptError, StoreError) as exc:
             if os.path.exists(seg.path):
                 skipped.append(_skip(seg.path, exc))
@@ -382,6 +415,7 @@ class QueryEngine:
 
     # --- traces ------------------------------------------------------------------
 
+    @_retrying
     def trace_spans(self, trace_id: str | bytes) -> tuple[list[Span], list[SkippedSegment]]:
         """The spans of one trace (model Structs, by start time) and the segments skipped."""
         tid = _hex_to_bytes(trace_id, 16, "trace id")
@@ -478,13 +512,17 @@ class QueryEngine:
         for seg in segs:
             if not seg.may_hold(flt, tid):
                 continue
-            cols = self._read(seg, names, [])
-            if cols is None:
-                continue
-            rows = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
-            if rows:
-                yield from self._spans_at(seg, rows, [])
+            try:
+                cols = self._read(seg, names, [])
+                if cols is None:
+                    continue
+                rows = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
+                found = self._spans_at(seg, rows, []) if rows else []
+            except _Replaced:
+                raise StoreError(f"segment {seg.path} was compacted while being read; run again") from None
+            yield from found
 
+    @_retrying
     def spans(self, flt: SpanFilter | None = None) -> SpanPage:
         """A page of the spans matching ``flt``, newest first (by start time, then span id)."""
         flt = flt or SpanFilter()
@@ -569,6 +607,7 @@ class QueryEngine:
                 acc.add(cols, i)
         return accs
 
+    @_retrying
     def sessions(
         self,
         since_ns: int | None = None,
@@ -588,6 +627,7 @@ class QueryEngine:
         )
         return SessionList(sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=skipped)
 
+    @_retrying
     def recent(self, window_s: float = 300.0, *, limit: int = 50, now_ns: int | None = None) -> SessionList:
         """Active sessions: those with a span ending in the last ``window_s`` seconds, most
         recent first, their figures over the spans that ended in the window. Cheap: only
@@ -601,6 +641,7 @@ class QueryEngine:
         )
         return SessionList(sessions=out[:limit], since_ns=cutoff, until_ns=None, skipped_segments=skipped)
 
+    @_retrying
     def session(self, session_id: str) -> SessionDetail:
         """One session's summary and traces; NotFoundError if no span carries the id."""
         flt = SpanFilter(session_id=session_id)
@@ -653,6 +694,7 @@ class QueryEngine:
 
     # --- aggregates --------------------------------------------------------------
 
+    @_retrying
     def aggregate(
         self,
         group_by: Sequence[str] = (),
