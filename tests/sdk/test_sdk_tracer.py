@@ -314,3 +314,14 @@ def test_async_with_span(rec) -> None:
     asyncio.run(main())
     spans = rec.by_name()
     assert spans["inner"].parent_id == spans["outer"].span_id
+
+
+def test_injected_clock_gives_exact_times(rec) -> None:
+    ticks = iter(range(1_000, 100_000, 10))
+    rec.configure(clock=lambda: next(ticks))
+    with at.span("outer"), at.span("inner") as inner:
+        inner.add_event("mark")
+    spans = rec.by_name()
+    assert (spans["outer"].start_ns, spans["inner"].start_ns) == (1_000, 1_010)
+    assert spans["inner"].events[0].time_ns == 1_020
+    assert (spans["inner"].end_ns, spans["outer"].end_ns) == (1_030, 1_040)
