@@ -265,6 +265,10 @@ class SegmentWriter:
             self._record_error(exc)
             raise
         if not self._pending:
+            try:
+                self._maybe_rotate()  # an idle writer still trims its WAL every wal_rotate_s
+            except StoreError as exc:
+                self._record_error(exc)
             return None
         due = (
             len(self._pending) >= self.config.seal_rows

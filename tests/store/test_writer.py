@@ -335,3 +335,17 @@ def test_fsck_reports_damage_and_exits_1(tmp_path, capsys):
     assert main(["--verify", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}  BAD:" in out and "1 damaged" in out
+
+
+def test_an_idle_writer_trims_its_wal(tmp_path):
+    clock = FakeClock()
+    w = SegmentWriter(tmp_path, 0, WriterConfig(seal_age_s=1.0, wal_rotate_s=60.0), clock=clock)
+    w.open()
+    w.append(b"raw", [make_span(1)])
+    clock.now += 1.0
+    assert w.tick() is not None
+    assert len(scan_wal(wal_path(tmp_path, 0)).records) == 1  # sealed, not yet trimmed
+    clock.now += 60.0
+    w.tick()
+    assert scan_wal(wal_path(tmp_path, 0)).records == []
+    w.close()
