@@ -28,6 +28,7 @@ __all__ = [
     "fmt_bytes",
     "local_time",
     "open_engine",
+    "plural",
     "resolve_data_dir",
     "store_errors",
     "store_size",
@@ -158,6 +159,11 @@ def store_errors() -> Iterator[None]:
         fail(str(exc))
     except ValueError as exc:  # a malformed id or cursor: the user's input
         fail(str(exc), EXIT_USAGE)
+
+
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "error")`` → ``1 error``; ``plural(2, "error")`` → ``2 errors``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def local_time(ns: int) -> str:

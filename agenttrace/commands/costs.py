@@ -45,8 +45,9 @@ def _unknown(data_dir: object, as_json: bool) -> None:
     if not rows:
         typer.echo("every model in the store matched a price")
         return
+    typer.echo("models with token usage that matched no price (add an alias or override: see `agenttrace pricing`)")
     print_table(
-        "models with usage that matched no price (add an alias or override: see `agenttrace pricing`)",
+        None,
         [("model", "left"), ("spans", "right"), ("tokens", "right")],
         [(r.model, f"{r.spans:,}", f"{r.tokens:,}") for r in rows],
     )

@@ -16,6 +16,7 @@ from agenttrace.commands._common import (
     fail,
     local_time,
     open_engine,
+    plural,
     store_errors,
     time_range,
     warn_skipped,
@@ -101,7 +102,7 @@ def errors(
         print_json(report)
         return
     rate = report.total_errors / report.total_spans if report.total_spans else 0.0
-    typer.echo(f"{report.total_errors:,} errors in {report.total_spans:,} spans ({rate:.2%})")
+    typer.echo(f"{plural(report.total_errors, 'error')} in {plural(report.total_spans, 'span')} ({rate:.2%})")
     if not report.rows:
         return
     print_table(
@@ -136,7 +137,10 @@ def summary(
         print_json(s)
         return
     t = s.tokens
-    typer.echo(f"{s.spans:,} spans · {s.errors:,} errors ({s.error_rate:.2%}) · cost {fmt_cost(s.cost_usd) or '$0'}")
+    typer.echo(
+        f"{plural(s.spans, 'span')} · {plural(s.errors, 'error')} ({s.error_rate:.2%}) · "
+        f"cost {fmt_cost(s.cost_usd) or '$0'}"
+    )
     typer.echo(
         f"tokens: {t.input_tokens:,} input ({t.cache_read_tokens:,} cache read, {t.cache_write_tokens:,} cache write)"
         f" · {t.output_tokens:,} output ({t.reasoning_tokens:,} reasoning)"

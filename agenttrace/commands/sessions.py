@@ -14,6 +14,7 @@ from agenttrace.commands._common import (
     UntilOpt,
     local_time,
     open_engine,
+    plural,
     store_errors,
     time_range,
     warn_skipped,
@@ -105,7 +106,8 @@ def show_session(
         f"{local_time(s.first_seen_ns)} → {local_time(s.last_seen_ns)} ({fmt_duration_ns(s.duration_ms * 1e6)})"
     )
     typer.echo(
-        f"{s.traces} traces · {s.spans} spans · {s.errors} errors · tokens in {t.input_tokens:,} "
+        f"{plural(s.traces, 'trace')} · {plural(s.spans, 'span')} · {plural(s.errors, 'error')} · "
+        f"tokens in {t.input_tokens:,} "
         f"(cache read {t.cache_read_tokens:,}) out {t.output_tokens:,} · cost {fmt_cost(s.cost_usd) or '$0'}"
     )
     print_table(

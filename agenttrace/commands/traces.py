@@ -17,6 +17,7 @@ from agenttrace.commands._common import (
     fail,
     local_time,
     open_engine,
+    plural,
     store_errors,
     time_range,
     warn_skipped,
@@ -27,10 +28,6 @@ __all__ = ["app"]
 app = typer.Typer(help="Traces: list them, or show one as a waterfall.", no_args_is_help=True)
 
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 @app.command("list")
@@ -110,7 +107,7 @@ def show_trace(
     t = tree.tokens
     title = (
         f"trace {tree.trace_id} · {local_time(tree.start_ns)} · {fmt_duration_ns(tree.duration_ms * 1e6)} · "
-        f"{_n(tree.span_count, 'span')} · {_n(tree.errors, 'error')} · {t.total_tokens:,} tokens · "
+        f"{plural(tree.span_count, 'span')} · {plural(tree.errors, 'error')} · {t.total_tokens:,} tokens · "
         f"{fmt_cost(tree.cost_usd) or '$0'}"
     )
     if tree.session_id:

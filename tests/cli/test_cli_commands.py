@@ -95,7 +95,7 @@ def test_sessions_list_and_show(filled) -> None:
     shown = run(filled, "sessions", "show", "sess-alpha")
     assert shown.exit_code == 0
     assert filled.trace_ids["refund"] in shown.stdout and filled.trace_ids["follow_up"] in shown.stdout
-    assert "2 traces · 6 spans · 1 errors" in shown.stdout
+    assert "2 traces · 6 spans · 1 error · " in shown.stdout
     only_bob = run_json(filled, "sessions", "list", "--user", "bob")["sessions"]
     assert [s["session_id"] for s in only_bob] == ["sess-beta"]
 
