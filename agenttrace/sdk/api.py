@@ -14,7 +14,7 @@ from agenttrace.sdk.context import (
 from agenttrace.sdk.integrations.anthropic import usage_from_anthropic
 from agenttrace.sdk.integrations.openai import usage_from_openai
 from agenttrace.sdk.runtime import configure, flush, shutdown, stats
-from agenttrace.sdk.tracer import agent, current_span, llm, observe, retrieval, span, tool
+from agenttrace.sdk.tracer import T_ID, T_SAMPLED, agent, current_span, llm, observe, retrieval, span, tool
 
 __all__ = [
     "RemoteParent",
@@ -50,7 +50,8 @@ def inject_traceparent(carrier: dict[str, str] | None = None) -> str | None:
     current = current_span_var.get()
     if current is None:
         return None
-    value = format_traceparent(current.trace.trace_id, current.span_id, current.trace.sampled)
+    trace = current.trace
+    value = format_traceparent(trace[T_ID], current.span_id, trace[T_SAMPLED])
     if carrier is not None:
         carrier["traceparent"] = value
     return value

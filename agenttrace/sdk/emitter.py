@@ -214,8 +214,8 @@ class Emitter:
 
     def _convert(self, live: Any) -> Span:
         cfg = self.config
-        trace = live.trace
-        session = trace.session
+        trace = live.trace  # tracer.TraceState: [trace_id, sampled, session, root, pending]
+        session = trace[2]
         if session is None:
             session_id, user_id, tags = cfg.session_id, cfg.user_id, self._tags
         else:
@@ -231,7 +231,7 @@ class Emitter:
         kind = live.kind if type(live.kind) is str else str(live.kind)
         parent = live.parent_id.to_bytes(8, "big") if live.parent_id else b""
         span = Span(
-            trace_id=trace.trace_id.to_bytes(16, "big"),
+            trace_id=trace[0].to_bytes(16, "big"),
             span_id=live.span_id.to_bytes(8, "big"),
             name=name,
             start_ns=live.start_ns,
