@@ -137,6 +137,21 @@ class _Collector:
         state.supervisor = sup
         sup.start()
         try:
+            return await self._run(sup, state, data_dir)
+        except BaseException:
+            # Whatever went wrong, never leave workers behind: they only exit when told.
+            log.exception("the collector failed; draining workers before exiting")
+            for receiver in self.receivers:
+                with contextlib.suppress(Exception):
+                    receiver.stop()
+            sup.drain(5.0)
+            self._close_sockets()
+            sup.close()
+            raise
+
+    async def _run(self, sup: Any, state: Any, data_dir: Path) -> int:
+        cfg = self.cfg
+        try:
             lines = self._bind(sup.rings)
         except OSError as exc:
             print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
