@@ -33,12 +33,12 @@ class UnknownModel(msgspec.Struct, kw_only=True):
     tokens: int
 
 
-def _unknown(data_dir: object, as_json: bool) -> None:
+def _unknown(data_dir: object, as_json: bool, limit: int) -> None:
     from agenttrace.commands.render import print_json, print_table
     from agenttrace.pricing import unknown_models_in_store
 
     path = resolve_data_dir(data_dir)  # type: ignore[arg-type]
-    rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in unknown_models_in_store(path)]
+    rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in unknown_models_in_store(path)][:limit]
     if as_json:
         print_json(rows)
         return
@@ -69,7 +69,7 @@ def costs(
     from agenttrace.store.results import SpanFilter
 
     if unknown:
-        _unknown(data_dir, as_json)
+        _unknown(data_dir, as_json, limit)
         return
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)

@@ -86,16 +86,18 @@ def list_sessions(
 @app.command("show")
 def show_session(
     session_id: Annotated[str, typer.Argument(help="The session id, as `sessions list` shows it.")],
+    limit: LimitOpt = 100,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """One session: its totals and its traces, oldest first."""
+    """One session: its totals and its traces, oldest first (at most --limit of them)."""
     from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
 
     engine = open_engine(data_dir)
     with store_errors():
         detail = engine.session(session_id)
     warn_skipped(detail)
+    detail.traces = detail.traces[:limit]
     if as_json:
         print_json(detail)
         return

@@ -310,3 +310,30 @@ def test_subprocess_status_reads_the_running_collector(filled) -> None:
     assert report["collector"]["running"] is True
     assert report["collector"]["live"]["stored_total"] >= 10
     assert report["store"]["segments"] >= 1 and report["store"]["bytes"] > 0
+
+
+def test_a_corrupt_segment_is_named_and_the_rest_answers(tmp_path: Path) -> None:
+    from agenttrace.store.synthetic import generate_spans
+    from agenttrace.store.writer import SegmentWriter
+    from agenttrace.wire import encode
+
+    spans = list(generate_spans(120, seed=5))
+    with SegmentWriter(tmp_path, 0) as writer:
+        for seq, i in enumerate(range(0, 120, 40)):
+            batch = spans[i : i + 40]
+            writer.append(encode(batch, sender_id=1, seq=seq), batch)
+            writer.seal()
+    segments = sorted((tmp_path / "segments").rglob("*.seg"))
+    assert len(segments) == 3
+    damaged = segments[1]
+    data = bytearray(damaged.read_bytes())
+    for j in range(len(data) // 3, len(data) // 3 + 64):
+        data[j] ^= 0xFF
+    damaged.write_bytes(data)
+
+    result = runner.invoke(app, ["spans", "--limit", "200", "--json", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    names = {s["span_id"] for s in json.loads(result.stdout)["spans"]}
+    assert 0 < len(names) <= 80  # the two whole segments answer
+    warning = _one_sentence(result)
+    assert "answered without 1 corrupt segment" in warning and str(damaged) in warning
