@@ -20,6 +20,7 @@ app = typer.Typer(
 __import__("agenttrace.commands").commands.register(app)  # sessions traces spans costs metrics export status
 app.add_typer(__import__("agenttrace.pricing.cli").pricing.cli.app, name="pricing")  # update show check
 app.command("top")(__import__("agenttrace.commands.top").commands.top.top)  # live TUI
+app.command("demo")(__import__("agenttrace.demo").demo.demo)  # simulated agent traffic
 app.command("collector")(__import__("agenttrace.collector.main").collector.main.collector_command)  # appliance
 
 
