@@ -42,9 +42,9 @@ from agenttrace._native.ring cimport (
     sched_yield,
 )
 
-from agenttrace._native.recv_py import BATCH, COUNTERS, POLL_MS, SEQ_TABLE_SIZE, classify, socket_drops
+from agenttrace._native.recv_py import BATCH, COUNTERS, POLL_MS, SEQ_TABLE_SIZE, SEQ_WAYS, classify, socket_drops
 
-__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "Receiver", "classify", "socket_drops"]
+__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "SEQ_WAYS", "Receiver", "classify", "socket_drops"]
 
 log = logging.getLogger("agenttrace.recv")
 
@@ -71,14 +71,14 @@ cdef enum:
     V_TRUNCATED = 3
     HEADER_SIZE = 20
     DRAIN_SLOT = 32       # bytes kept per datagram when draining a full ring: the header
-    SEQ_WAYS = 8          # sequence table: set-associative, LRU within a set
+    WAYS = 8              # sequence table: set-associative, LRU within a set (recv_py.SEQ_WAYS)
     CTRL_SPACE = 64       # room for one SO_RXQ_OVFL cmsg, rounded up generously
 
 assert tuple(COUNTERS) == (
     "received", "bytes", "accepted", "kernel_dropped", "lost", "reordered", "dropped_ring_full",
     "dropped_oversize", "dropped_bad_magic", "dropped_unknown_version", "dropped_truncated", "errors",
 )
-assert SEQ_TABLE_SIZE % SEQ_WAYS == 0 and (SEQ_TABLE_SIZE // SEQ_WAYS) & (SEQ_TABLE_SIZE // SEQ_WAYS - 1) == 0
+assert SEQ_WAYS == WAYS and SEQ_TABLE_SIZE % WAYS == 0
 
 
 cdef int POLL_MS_C = POLL_MS
@@ -105,8 +105,8 @@ cdef inline void seq_see(RecvState *s, uint64_t sender, uint32_t seq) noexcept n
     cdef int j
     s.tick += 1
     # Fibonacci hashing: sender ids are random, but tests and tools use small ones.
-    base = ((sender * <uint64_t>0x9E3779B97F4A7C15) >> 32) % s.nsets * SEQ_WAYS
-    for j in range(SEQ_WAYS):
+    base = ((sender * <uint64_t>0x9E3779B97F4A7C15) >> 32) % s.nsets * WAYS
+    for j in range(WAYS):
         slot = &s.table[base + j]
         if slot.last_seen != 0 and slot.sender == sender:
             slot.last_seen = s.tick
@@ -330,7 +330,7 @@ cdef class Receiver:
             raise ValueError(f"rings' max_record {self.st.max_record} cannot hold a datagram header")
         self.st.batch = batch
         self.st.nrings = len(self._rings)
-        self.st.nsets = SEQ_TABLE_SIZE // SEQ_WAYS
+        self.st.nsets = SEQ_TABLE_SIZE // WAYS
         self.st.rings = <RingC **>PyMem_Malloc(self.st.nrings * sizeof(RingC *))
         self.st.tried = <char *>PyMem_Malloc(self.st.nrings)
         self.st.table = <SeqSlot *>PyMem_Malloc(SEQ_TABLE_SIZE * sizeof(SeqSlot))

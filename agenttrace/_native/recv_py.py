@@ -22,7 +22,6 @@ counter (SO_RXQ_OVFL) as last reported by the kernel.
 
 from __future__ import annotations
 
-import collections
 import errno
 import logging
 import os
@@ -33,7 +32,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "Receiver", "classify", "socket_drops"]
+__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "SEQ_WAYS", "Receiver", "classify", "socket_drops"]
 
 log = logging.getLogger("agenttrace.recv")
 
@@ -100,27 +99,44 @@ def classify(head: bytes | memoryview, length: int) -> int:
     return OK
 
 
+SEQ_WAYS = 8  # the table is set-associative: a sender may live in one of 8 slots
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
 class _SeqTable:
-    """sender_id → next expected seq, least recently seen evicted when full."""
+    """sender_id → next expected seq, in ``size`` slots grouped in sets of SEQ_WAYS.
+
+    A sender hashes to one set; when its set is full the least recently seen sender
+    of that set is evicted (and is treated as new if it comes back, so nothing is
+    counted lost for it). The compiled receiver uses the same hash and rule, so both
+    builds count the same."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.next: collections.OrderedDict[int, int] = collections.OrderedDict()
+        self.nsets = size // SEQ_WAYS
+        self.sets: dict[int, list[list[int]]] = {}
+        self.tick = 0
 
     def see(self, sender: int, seq: int) -> tuple[int, int]:
         """Record ``seq`` from ``sender``; returns (lost, reordered) increments."""
-        expected = self.next.get(sender)
-        if expected is None:
-            if len(self.next) >= self.size:
-                self.next.popitem(last=False)
-            self.next[sender] = (seq + 1) & 0xFFFFFFFF
-            return 0, 0
-        self.next.move_to_end(sender)
-        gap = (seq - expected) & 0xFFFFFFFF
-        if gap < 0x80000000:
-            self.next[sender] = (seq + 1) & 0xFFFFFFFF
-            return gap, 0
-        return 0, 1
+        self.tick += 1
+        index = (((sender * _GOLDEN) & _MASK64) >> 32) % self.nsets
+        ways = self.sets.setdefault(index, [])
+        for slot in ways:
+            if slot[0] == sender:
+                slot[2] = self.tick
+                gap = (seq - slot[1]) & 0xFFFFFFFF
+                if gap < 0x80000000:
+                    slot[1] = (seq + 1) & 0xFFFFFFFF
+                    return gap, 0
+                return 0, 1
+        entry = [sender, (seq + 1) & 0xFFFFFFFF, self.tick]
+        if len(ways) < SEQ_WAYS:
+            ways.append(entry)
+        else:
+            oldest = min(range(SEQ_WAYS), key=lambda j: ways[j][2])
+            ways[oldest] = entry
+        return 0, 0
 
 
 class Receiver:

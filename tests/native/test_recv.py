@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import stat
 import threading
@@ -259,3 +260,37 @@ def test_unix_socket_replaces_a_stale_socket_but_not_a_file(tmp_path) -> None:
     with pytest.raises(FileExistsError):
         open_unix_socket(other, 0)
     assert other.read_text() == "keep me"
+
+
+def test_sequence_table_evicts_least_recently_seen_sender_of_its_set(make_ring, recv_mod, pair) -> None:
+    a, b = pair
+    ring = make_ring(4 << 20, max_record=64)
+    rng = random.Random(11)
+    senders = [rng.getrandbits(64) for _ in range(6000)]  # more than SEQ_TABLE_SIZE (4096) slots
+    # Independent model of the documented rule: 8-way sets, Fibonacci hash, LRU per set.
+    nsets = recv_mod.SEQ_TABLE_SIZE // recv_mod.SEQ_WAYS
+    sets: dict[int, list[int]] = {}
+    for sender in senders:  # first pass: each set keeps its 8 most recent senders
+        ways = sets.setdefault((((sender * 0x9E3779B97F4A7C15) % 2**64) >> 32) % nsets, [])
+        ways.append(sender)
+        del ways[: -recv_mod.SEQ_WAYS]
+    # Second pass in reverse, seq 2 (seq 1 never sent): a tracked sender shows a gap of
+    # 1 and is refreshed; an evicted one comes back as new (nothing lost) and evicts the
+    # least recently seen of its set.
+    expected_lost = 0
+    for sender in reversed(senders):
+        ways = sets[(((sender * 0x9E3779B97F4A7C15) % 2**64) >> 32) % nsets]
+        if sender in ways:
+            expected_lost += 1
+            ways.remove(sender)
+        ways.append(sender)
+        del ways[: -recv_mod.SEQ_WAYS]
+    # Uneven sets: fewer hits than a table-wide LRU (which would keep the last 4096).
+    assert 0 < expected_lost < recv_mod.SEQ_TABLE_SIZE
+    with recv_mod.Receiver(b.fileno(), [ring], "unix") as receiver:
+        for seq, order in ((0, senders), (2, senders[::-1])):
+            for sender in order:
+                a.send(dgram(sender, seq, spans=0))
+            ring.pop_many(1 << 20)
+        assert wait_for(lambda: receiver.stats()["received"] == 2 * len(senders))
+    assert receiver.stats()["lost"] == expected_lost
