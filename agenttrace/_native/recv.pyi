@@ -7,6 +7,7 @@ from agenttrace._native.recv_py import BATCH as BATCH
 from agenttrace._native.recv_py import COUNTERS as COUNTERS
 from agenttrace._native.recv_py import POLL_MS as POLL_MS
 from agenttrace._native.recv_py import SEQ_TABLE_SIZE as SEQ_TABLE_SIZE
+from agenttrace._native.recv_py import SEQ_WAYS as SEQ_WAYS
 from agenttrace._native.recv_py import classify as classify
 from agenttrace._native.recv_py import socket_drops as socket_drops
 
