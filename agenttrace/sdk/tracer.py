@@ -73,7 +73,9 @@ def _setup() -> None:
 
 # What the spans of one trace in this process share, as a plain list because a root
 # span creates one on the hot path and a list is ~5x cheaper to build than a slotted
-# object: [trace_id, sampled, session, root, pending]. ``session`` is the at.session()
+# object: [trace_id, sampled, session, root, pending]. ``root`` is the root's span id
+# (not the span: that would make every root a reference cycle for the GC to find);
+# ``session`` is the at.session()
 # in force when the root started (None: the configured default); ``pending`` holds the
 # finished spans of a sampled-out trace until its root ends (kept if any of them
 # errored, else discarded and counted as sampled_out).
@@ -81,8 +83,8 @@ TraceState = list
 T_ID, T_SAMPLED, T_SESSION, T_ROOT, T_PENDING = range(5)
 
 
-def new_trace(trace_id: int, sampled: bool, root: LiveSpan) -> list[Any]:
-    return [trace_id, sampled, _session_get(), root, None if sampled else []]
+def new_trace(trace_id: int, sampled: bool, root_span_id: int) -> list[Any]:
+    return [trace_id, sampled, _session_get(), root_span_id, None if sampled else []]
 
 
 class LiveSpan:
@@ -119,19 +121,19 @@ class LiveSpan:
     # --- hot path -------------------------------------------------------------------
 
     def __enter__(self) -> LiveSpan:
+        sid = self.span_id = _getrandbits(64)
         if self._remote is None:
             parent = _current_get()
             if parent is None:
                 tid = _getrandbits(128)
                 sampled = (tid & _MASK64) < _threshold
-                self.trace = [tid, sampled, _session_get(), self, None if sampled else []]  # see new_trace
+                self.trace = [tid, sampled, _session_get(), sid, None if sampled else []]  # see new_trace
                 self.parent_id = 0
             else:
                 self.trace = parent.trace
                 self.parent_id = parent.span_id
         else:
             self._join_remote()
-        self.span_id = _getrandbits(64)
         self._token = _current_set(self)
         self.start_ns = _time_ns()
         return self
@@ -172,7 +174,7 @@ class LiveSpan:
         # A remote parent that sampled the trace wins; otherwise the local ratio decides
         # (and a sampled-out trace is still kept if it errors).
         sampled = remote.sampled or (tid & _MASK64) < _threshold
-        self.trace = new_trace(tid, sampled, self)
+        self.trace = new_trace(tid, sampled, self.span_id)
         self.parent_id = remote.span_id
 
     def _begin(self) -> None:
@@ -382,7 +384,7 @@ def _end_unsampled(s: LiveSpan) -> None:
         _enqueue(s)
         return
     pending = trace[T_PENDING]
-    if s is trace[T_ROOT]:
+    if s.span_id == trace[T_ROOT]:
         trace[T_PENDING] = None
         _count("sampled_out", 1 + (len(pending) if pending else 0))
     elif pending is None:  # the root already ended without an error

@@ -325,3 +325,26 @@ def test_injected_clock_gives_exact_times(rec) -> None:
     assert (spans["outer"].start_ns, spans["inner"].start_ns) == (1_000, 1_010)
     assert spans["inner"].events[0].time_ns == 1_020
     assert (spans["inner"].end_ns, spans["outer"].end_ns) == (1_030, 1_040)
+
+
+def test_spans_leave_no_reference_cycles(rec) -> None:
+    import gc
+
+    @at.observe
+    def work() -> None:
+        with at.tool("t", n=1) as t:
+            t.set_output("x")
+
+    work()  # warm up lazy imports
+    assert at.flush(5)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(200):
+            with at.agent("root"):
+                work()
+        assert at.flush(5)
+        garbage = gc.collect()
+    finally:
+        gc.enable()
+    assert garbage < 20  # cycles per span would show up as hundreds
