@@ -20,8 +20,10 @@ SOURCE = Path(__file__).parents[3] / "shared" / "data" / "litellm-model-prices.j
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # The pricing sub-app on its own, so these tests do not depend on every other command
+    # importing; test_registered_under_agenttrace checks the `agenttrace pricing` entry.
     return subprocess.run(
-        [sys.executable, "-m", "agenttrace.cli", "pricing", *args],
+        [sys.executable, "-m", "agenttrace.pricing.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -128,3 +130,14 @@ def test_cli_update_rejects_a_bad_file(tmp_path: Path) -> None:
     r = run("update", "--from", str(bad), "--out", str(tmp_path / "out.json"))
     assert r.returncode == 2 and "not a JSON price file" in r.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_registered_under_agenttrace() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "agenttrace.cli", "pricing", "show", "gpt-4o", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["matched"] == "gpt-4o"
