@@ -28,7 +28,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Router, get
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    ServiceUnavailableException,
+    ValidationException,
+)
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -39,7 +44,7 @@ import agenttrace
 from agenttrace.commands import reports
 from agenttrace.commands._common import error_message
 from agenttrace.commands.timeparse import BadTimeError, parse_time
-from agenttrace.errors import NotFoundError
+from agenttrace.errors import NotFoundError, StoreError
 from agenttrace.export import iter_csv, iter_jsonl, status_code
 from agenttrace.store.results import SessionDetail, SessionList, SpanFilter, SpanPage, TraceTree
 
@@ -116,13 +121,15 @@ def _range(since: str | None, until: str | None) -> tuple[int | None, int | None
 
 @contextmanager
 def _answers() -> Iterator[None]:
-    """The engine's errors as HTTP errors: unknown id → 404, bad input → 400."""
+    """The engine's errors as HTTP errors: unknown id → 404, bad input → 400, store failure → 503."""
     try:
         yield
     except NotFoundError as exc:
         raise NotFoundException(detail=error_message(exc)) from None
     except ValueError as exc:
         raise ValidationException(detail=str(exc)) from None
+    except StoreError as exc:  # the store itself failed (unreadable directory, disk error)
+        raise ServiceUnavailableException(detail=error_message(exc)) from None
 
 
 def _trace_id(value: str | None) -> str | None:

@@ -323,7 +323,14 @@ def list_traces(engine: Any, flt: SpanFilter) -> TraceList:
     find distinct trace ids, and ask the engine for each trace's tree and totals.
     """
     if hasattr(engine, "traces"):
-        return engine.traces(flt)
+        # Re-wrapped so the document keeps this module's documented shape whatever the engine adds.
+        found = engine.traces(flt)
+        return TraceList(
+            traces=list(found.traces),
+            since_ns=flt.since_ns,
+            until_ns=flt.until_ns,
+            skipped_segments=list(getattr(found, "skipped_segments", [])),
+        )
     limit = flt.limit
     seen: dict[str, None] = {}
     skipped: list[SkippedSegment] = []
