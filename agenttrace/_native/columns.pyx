@@ -128,22 +128,50 @@ def encode_varints(values) -> bytes:
     return buf.tobytes()
 
 
-def decode_varints(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
-    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun."""
+cdef list _pick(int64_t* vals, Py_ssize_t count, rows):
+    cdef list out
+    cdef Py_ssize_t i, r
+    if rows is None:
+        out = [None] * count
+        for i in range(count):
+            out[i] = vals[i]
+        return out
+    out = []
+    for item in rows:
+        r = item
+        if r < 0 or r >= count:
+            raise IndexError("list index out of range")
+        out.append(vals[r])
+    return out
+
+
+cdef int64_t* _alloc_i64(Py_ssize_t count) except NULL:
+    cdef int64_t* vals = <int64_t*>malloc(sizeof(int64_t) * (count if count > 0 else 1))
+    if vals == NULL:
+        raise MemoryError()
+    return vals
+
+
+def decode_varints(bytes data, Py_ssize_t count, Py_ssize_t offset=0, rows=None) -> list:
+    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun.
+    Keep only ``rows`` when given (only those become Python ints)."""
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t end = len(data)
     cdef Py_ssize_t pos = offset
     cdef Py_ssize_t nxt
     cdef uint64_t u
-    cdef list out = [None] * count
     cdef Py_ssize_t i
-    for i in range(count):
-        nxt = get_uvarint(p, pos, end, &u)
-        if nxt < 0:
-            raise _varint_error(nxt, pos)
-        pos = nxt
-        out[i] = unzigzag(u)
-    return out
+    cdef int64_t* vals = _alloc_i64(count)
+    try:
+        for i in range(count):
+            nxt = get_uvarint(p, pos, end, &u)
+            if nxt < 0:
+                raise _varint_error(nxt, pos)
+            pos = nxt
+            vals[i] = unzigzag(u)
+        return _pick(vals, count, rows)
+    finally:
+        free(vals)
 
 
 def encode_deltas(values) -> bytes:
@@ -162,24 +190,27 @@ def encode_deltas(values) -> bytes:
     return buf.tobytes()
 
 
-def decode_deltas(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
-    """Inverse of :func:`encode_deltas`."""
+def decode_deltas(bytes data, Py_ssize_t count, Py_ssize_t offset=0, rows=None) -> list:
+    """Inverse of :func:`encode_deltas`; keep only ``rows`` when given."""
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
     cdef Py_ssize_t end = len(data)
     cdef Py_ssize_t pos = offset
     cdef Py_ssize_t nxt
     cdef uint64_t u
     cdef uint64_t prev = 0
-    cdef list out = [None] * count
     cdef Py_ssize_t i
-    for i in range(count):
-        nxt = get_uvarint(p, pos, end, &u)
-        if nxt < 0:
-            raise _varint_error(nxt, pos)
-        pos = nxt
-        prev = prev + <uint64_t>unzigzag(u)
-        out[i] = <int64_t>prev
-    return out
+    cdef int64_t* vals = _alloc_i64(count)
+    try:
+        for i in range(count):
+            nxt = get_uvarint(p, pos, end, &u)
+            if nxt < 0:
+                raise _varint_error(nxt, pos)
+            pos = nxt
+            prev = prev + <uint64_t>unzigzag(u)
+            vals[i] = <int64_t>prev
+        return _pick(vals, count, rows)
+    finally:
+        free(vals)
 
 
 def encode_blobs(values) -> bytes:
@@ -359,13 +390,22 @@ def encode_bitmap(values) -> bytes:
     return bytes(out)
 
 
-def decode_bitmap(bytes data, Py_ssize_t count, Py_ssize_t offset=0) -> list:
-    """Inverse of :func:`encode_bitmap`."""
+def decode_bitmap(bytes data, Py_ssize_t count, Py_ssize_t offset=0, rows=None) -> list:
+    """Inverse of :func:`encode_bitmap`; keep only ``rows`` when given."""
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
-    cdef list out = [None] * count
-    cdef Py_ssize_t i
+    cdef list out
+    cdef Py_ssize_t i, r
     if offset + (count + 7) // 8 > len(data):
         raise ValueError(f"bitmap of {count} rows needs {(count + 7) // 8} bytes, has {len(data) - offset}")
-    for i in range(count):
-        out[i] = True if p[offset + (i >> 3)] & (1 << (i & 7)) else False
+    if rows is None:
+        out = [None] * count
+        for i in range(count):
+            out[i] = True if p[offset + (i >> 3)] & (1 << (i & 7)) else False
+        return out
+    out = []
+    for item in rows:
+        r = item
+        if r < 0 or r >= count:
+            raise IndexError("list index out of range")
+        out.append(True if p[offset + (r >> 3)] & (1 << (r & 7)) else False)
     return out

@@ -86,15 +86,16 @@ def encode_varints(values: Sequence[int]) -> bytes:
     return bytes(out)
 
 
-def decode_varints(data: bytes, count: int, offset: int = 0) -> list[int]:
-    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun."""
+def decode_varints(data: bytes, count: int, offset: int = 0, rows: list[int] | None = None) -> list[int]:
+    """Read ``count`` zigzag varints starting at ``offset``; ``ValueError`` if they overrun.
+    Keep only ``rows`` when given."""
     out = []
     pos = offset
     end = len(data)
     for _ in range(count):
         u, pos = _get_uvarint(data, pos, end)
         out.append(_unzigzag(u))
-    return out
+    return out if rows is None else [out[r] for r in rows]
 
 
 def encode_deltas(values: Sequence[int]) -> bytes:
@@ -112,8 +113,8 @@ def encode_deltas(values: Sequence[int]) -> bytes:
     return bytes(out)
 
 
-def decode_deltas(data: bytes, count: int, offset: int = 0) -> list[int]:
-    """Inverse of :func:`encode_deltas`."""
+def decode_deltas(data: bytes, count: int, offset: int = 0, rows: list[int] | None = None) -> list[int]:
+    """Inverse of :func:`encode_deltas`; keep only ``rows`` when given."""
     out = []
     pos = offset
     end = len(data)
@@ -125,7 +126,7 @@ def decode_deltas(data: bytes, count: int, offset: int = 0) -> list[int]:
             v -= 1 << 64
         out.append(v)
         prev = v
-    return out
+    return out if rows is None else [out[r] for r in rows]
 
 
 def encode_blobs(values: Sequence[bytes]) -> bytes:
@@ -235,8 +236,14 @@ def encode_bitmap(values: Sequence[bool]) -> bytes:
     return bytes(out)
 
 
-def decode_bitmap(data: bytes, count: int, offset: int = 0) -> list[bool]:
-    """Inverse of :func:`encode_bitmap`."""
+def decode_bitmap(data: bytes, count: int, offset: int = 0, rows: list[int] | None = None) -> list[bool]:
+    """Inverse of :func:`encode_bitmap`; keep only ``rows`` when given."""
     if offset + (count + 7) // 8 > len(data):
         raise ValueError(f"bitmap of {count} rows needs {(count + 7) // 8} bytes, has {len(data) - offset}")
-    return [bool(data[offset + (i >> 3)] & (1 << (i & 7))) for i in range(count)]
+    if rows is None:
+        rows = range(count)
+    else:
+        for r in rows:
+            if not 0 <= r < count:
+                raise IndexError("list index out of range")
+    return [bool(data[offset + (i >> 3)] & (1 << (i & 7))) for i in rows]

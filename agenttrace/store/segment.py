@@ -23,12 +23,15 @@ Columns are the :class:`~agenttrace.model.Span` fields with ``usage`` flattened 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import functools
 import gc
 import hashlib
+import itertools
 import math
 import struct
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -119,7 +122,6 @@ _decoders = {
     EVENTS: msgspec.msgpack.Decoder(list[Event]),
 }
 _any_list = msgspec.msgpack.Decoder(list[Any])
-_F64 = struct.Struct("<d")
 
 
 class UnknownSegmentVersionError(SegmentCorruptError):
@@ -294,8 +296,10 @@ def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, b
             if all(v is None for v in values):
                 return "const", b"", {"value": None}
             present = [v is not None for v in values]
-            floats = b"".join(_F64.pack(v) for v in values if v is not None)
-            return "f64n", _cols.encode_bitmap(present) + floats, {}
+            floats = array.array("d", [v for v in values if v is not None])
+            if sys.byteorder != "little":  # pragma: no cover - the format is little-endian
+                floats.byteswap()
+            return "f64n", _cols.encode_bitmap(present) + floats.tobytes(), {}
         if kind == STR:
             # Dictionary first: only distinct strings need encoding to UTF-8.
             distinct, codes = _cols.dict_encode(values)
@@ -482,28 +486,16 @@ def decode_column(
         if enc == "const_duration":
             return [s + entry.value for s in start_ns]
         if enc == "duration":
-            durations = _select(_cols.decode_varints(raw, rows_total), rows)
+            durations = _cols.decode_varints(raw, rows_total, 0, rows)
             return [s + d for s, d in zip(start_ns, durations, strict=True)]
         if enc == "delta":
-            return _select(_cols.decode_deltas(raw, rows_total), rows)
+            return _cols.decode_deltas(raw, rows_total, 0, rows)
         if enc == "varint":
-            return _select(_cols.decode_varints(raw, rows_total), rows)
+            return _cols.decode_varints(raw, rows_total, 0, rows)
         if enc == "bitmap":
-            return _select(_cols.decode_bitmap(raw, rows_total), rows)
+            return _cols.decode_bitmap(raw, rows_total, 0, rows)
         if enc == "f64n":
-            present = _cols.decode_bitmap(raw, rows_total)
-            base = (rows_total + 7) // 8
-            if base + 8 * sum(present) != len(raw):
-                raise ValueError("float column length does not match its presence bitmap")
-            values: list = []
-            pos = base
-            for p in present:
-                if p:
-                    values.append(_F64.unpack_from(raw, pos)[0])
-                    pos += 8
-                else:
-                    values.append(None)
-            return _select(values, rows)
+            return _decode_f64n(raw, rows_total, rows)
         if enc == "msgpack":
             values = _any_list.decode(raw)
             if len(values) != rows_total:
@@ -537,6 +529,22 @@ def decode_column(
 
 
 _TYPES = {TAGS: list[str], ATTRS: dict[str, Any], EVENTS: list[Event]}
+
+
+def _decode_f64n(raw: bytes, rows_total: int, rows: list[int] | None) -> list:
+    present = _cols.decode_bitmap(raw, rows_total)
+    base = (rows_total + 7) // 8
+    floats = array.array("d")
+    floats.frombytes(raw[base:])
+    if sys.byteorder != "little":  # pragma: no cover - the format is little-endian
+        floats.byteswap()
+    if len(floats) != sum(present) or base + 8 * len(floats) != len(raw):
+        raise ValueError("float column length does not match its presence bitmap")
+    if rows is None:
+        it = iter(floats.tolist())
+        return [next(it) if p else None for p in present]
+    rank = list(itertools.accumulate(present))  # rank[r] - 1: index of row r's float
+    return [floats[rank[r] - 1] if present[r] else None for r in rows]
 
 
 def _from_msgpack(kind: str, values: list[bytes]) -> list:

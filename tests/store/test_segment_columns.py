@@ -13,11 +13,20 @@ ints = st.lists(INT64, max_size=50)
 blobs = st.lists(st.binary(max_size=40), max_size=30)
 
 
-@given(values=ints)
+@given(values=ints, data=st.data())
 @settings(max_examples=60, deadline=None)
-def test_varints_and_deltas_round_trip(columns_mod, values):
-    assert columns_mod.decode_varints(columns_mod.encode_varints(values), len(values)) == values
-    assert columns_mod.decode_deltas(columns_mod.encode_deltas(values), len(values)) == values
+def test_varints_and_deltas_round_trip(columns_mod, values, data):
+    n = len(values)
+    assert columns_mod.decode_varints(columns_mod.encode_varints(values), n) == values
+    assert columns_mod.decode_deltas(columns_mod.encode_deltas(values), n) == values
+    rows = data.draw(st.lists(st.integers(0, n - 1), max_size=5)) if n else []
+    want = [values[r] for r in rows]
+    assert columns_mod.decode_varints(columns_mod.encode_varints(values), n, 0, rows) == want
+    assert columns_mod.decode_deltas(columns_mod.encode_deltas(values), n, 0, rows) == want
+    flags = [v % 3 == 0 for v in values]
+    assert columns_mod.decode_bitmap(columns_mod.encode_bitmap(flags), n, 0, rows) == [flags[r] for r in rows]
+    with pytest.raises(IndexError):
+        columns_mod.decode_varints(columns_mod.encode_varints(values), n, 0, [n])
 
 
 @given(values=blobs, data=st.data())
