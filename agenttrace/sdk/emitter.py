@@ -172,13 +172,7 @@ class Emitter:
             self._send(chunk)
 
     def _send(self, live_spans: list[Any]) -> None:
-        spans: list[Span] = []
-        unconvertible = 0
-        for live in live_spans:
-            try:
-                spans.append(self._convert(live))
-            except Exception:
-                unconvertible += 1
+        spans, unconvertible = self._convert_all(live_spans)
         stats: dict[str, int] = {}
         datagrams = wire.batch(
             spans,
@@ -212,51 +206,95 @@ class Emitter:
             if unconvertible:
                 self._dropped["unencodable"] += unconvertible
 
-    def _convert(self, live: Any) -> Span:
+    def _convert_all(self, live_spans: list[Any]) -> tuple[list[Span], int]:
+        """Turn live spans into Span Structs; returns them and how many failed.
+
+        This loop is most of the emitter thread's work per span, and that thread competes
+        with the agent for the GIL: hence the hoisted locals and positional Span(...)."""
         cfg = self.config
-        trace = live.trace  # tracer.TraceState: [trace_id, sampled, session, root, pending]
-        session = trace[2]
-        if session is None:
-            session_id, user_id, tags = cfg.session_id, cfg.user_id, self._tags
-        else:
-            session_id = session.session_id if session.session_id is not None else cfg.session_id
-            user_id = session.user_id if session.user_id is not None else cfg.user_id
-            tags = list(session.tags) if session.tags is not None else self._tags
-        attributes = live.attributes
-        for key in attributes:
-            if type(key) is not str:
-                attributes = {str(k): v for k, v in attributes.items()}
-                break
-        name = live.name if type(live.name) is str else str(live.name)
-        kind = live.kind if type(live.kind) is str else str(live.kind)
-        parent = live.parent_id.to_bytes(8, "big") if live.parent_id else b""
-        span = Span(
-            trace_id=trace[0].to_bytes(16, "big"),
-            span_id=live.span_id.to_bytes(8, "big"),
-            name=name,
-            start_ns=live.start_ns,
-            end_ns=live.end_ns,
-            parent_id=parent,
-            kind=kind,
-            status=int(live.status),
-            session_id=session_id,
-            service=cfg.service,
-            user_id=user_id,
-            environment=cfg.environment,
-            tags=tags,
-            attributes=attributes,
-        )
-        extra = live._extra
-        if extra:
-            span.status_message = str(extra.get("status_message", ""))
-            span.model = str(extra.get("model", ""))
-            span.provider = str(extra.get("provider", ""))
-            span.usage = extra.get("usage")
-            span.cost_usd = extra.get("cost_usd")
-            span.input_preview = extra.get("input_preview", "")
-            span.output_preview = extra.get("output_preview", "")
-            span.service_tier = extra.get("service_tier", "")
-            events = extra.get("events")
-            if events:
-                span.events = [Event(str(n), t, dict(a)) for n, t, a in events]
-        return span
+        service, environment = cfg.service, cfg.environment
+        default_session, default_user, default_tags = cfg.session_id, cfg.user_id, self._tags
+        out: list[Span] = []
+        append = out.append
+        failed = 0
+        for live in live_spans:
+            try:
+                trace = live.trace  # tracer.TraceState: [trace_id, sampled, session, root, pending]
+                session = trace[2]
+                if session is None:
+                    session_id, user_id, tags = default_session, default_user, default_tags
+                else:
+                    session_id = default_session if session.session_id is None else session.session_id
+                    user_id = default_user if session.user_id is None else session.user_id
+                    tags = default_tags if session.tags is None else list(session.tags)
+                attributes = live.attributes
+                for key in attributes:
+                    if type(key) is not str:
+                        attributes = {str(k): v for k, v in attributes.items()}
+                        break
+                name = live.name
+                if type(name) is not str:
+                    name = str(name)
+                kind = live.kind
+                if type(kind) is not str:
+                    kind = str(kind)
+                parent_id = live.parent_id
+                extra = live._extra
+                if extra is None:
+                    append(
+                        Span(
+                            trace[0].to_bytes(16, "big"),
+                            live.span_id.to_bytes(8, "big"),
+                            name,
+                            live.start_ns,
+                            live.end_ns,
+                            parent_id.to_bytes(8, "big") if parent_id else b"",
+                            kind,
+                            live.status,
+                            "",
+                            session_id,
+                            service,
+                            user_id,
+                            environment,
+                            tags,
+                            "",
+                            "",
+                            None,
+                            None,
+                            "",
+                            "",
+                            attributes,
+                        )
+                    )
+                    continue
+                events = extra.get("events")
+                append(
+                    Span(
+                        trace[0].to_bytes(16, "big"),
+                        live.span_id.to_bytes(8, "big"),
+                        name,
+                        live.start_ns,
+                        live.end_ns,
+                        parent_id.to_bytes(8, "big") if parent_id else b"",
+                        kind,
+                        int(live.status),
+                        str(extra.get("status_message", "")),
+                        session_id,
+                        service,
+                        user_id,
+                        environment,
+                        tags,
+                        str(extra.get("model", "")),
+                        str(extra.get("provider", "")),
+                        extra.get("usage"),
+                        extra.get("cost_usd"),
+                        extra.get("input_preview", ""),
+                        extra.get("output_preview", ""),
+                        attributes,
+                        [Event(str(n), t, dict(a)) for n, t, a in events] if events else [],
+                        extra.get("service_tier", ""),
+                    )
+                )
+            except Exception:
+                failed += 1
+        return out, failed
