@@ -126,10 +126,12 @@ def _answers() -> Iterator[None]:
         yield
     except NotFoundError as exc:
         raise NotFoundException(detail=error_message(exc)) from None
+    # The store itself failed (unreadable directory, disk error). Caught before ValueError,
+    # which SegmentCorruptError also is: a damaged file is not the caller's bad input.
+    except StoreError as exc:
+        raise ServiceUnavailableException(detail=error_message(exc)) from None
     except ValueError as exc:
         raise ValidationException(detail=str(exc)) from None
-    except StoreError as exc:  # the store itself failed (unreadable directory, disk error)
-        raise ServiceUnavailableException(detail=error_message(exc)) from None
 
 
 def _trace_id(value: str | None) -> str | None:
