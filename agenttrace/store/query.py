@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import os
 import threading
 import time
@@ -702,12 +703,15 @@ class QueryEngine:
         since_ns: int | None = None,
         until_ns: int | None = None,
         where: SpanFilter | None = None,
+        latency: bool = True,
     ) -> AggregateResult:
         """Count, errors, tokens, cost, average duration and p50/p95/p99 latency of the
         spans starting in ``[since_ns, until_ns)`` that match ``where``, grouped by any of
         service, kind, model, status, minute, hour, day (see :data:`GROUP_BY`).
 
         ``since_ns``/``until_ns`` override ``where``'s; its limit and cursor are ignored.
+        ``latency=False`` skips the percentiles (``p*_ms`` are None): cost and token
+        questions answer faster without merging latency sketches.
         """
         group_by = list(group_by)
         for g in group_by:
@@ -721,9 +725,7 @@ class QueryEngine:
         flt = SpanFilter(**{**_struct_dict(flt), "since_ns": lo, "until_ns": hi})
         time_dims = [d for d in TIME_DIMS if d in group_by]
         finest = time_dims[0] if time_dims else None
-        gran = finest or "day"
         levels = _LEVELS[_LEVELS.index(finest) :] if finest else _LEVELS
-        acc = Rollup(gran)
         segs, skipped = self.segments()
         used_rollups = used_columns = False
         key_ok = self._key_filter(flt)
@@ -732,11 +734,22 @@ class QueryEngine:
         else:
             pieces = _decompose(lo, hi, levels)
         tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
+        project = _projector(group_by)
+        groups: dict[tuple, RollupRow] = {}
+
+        def take(k: tuple, row: RollupRow) -> None:
+            gk = project(k)
+            mine = groups.get(gk)
+            if mine is None:
+                mine = groups[gk] = RollupRow()
+            mine.merge(row, sketch=latency)
+
         for level, a, b in pieces:
             if level == "columns":
                 sub = SpanFilter(**{**_struct_dict(flt), "since_ns": a, "until_ns": b})
                 names, match = self._row_matcher(sub, tid)
                 need = sorted({*names, *ROLLUP_COLUMNS})
+                part = Rollup(finest or "day")
                 for seg in segs:
                     if not seg.may_hold(sub, tid):
                         continue
@@ -746,7 +759,9 @@ class QueryEngine:
                     used_columns = True
                     picked = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
                     if picked:
-                        acc.add_columns({c: [cols[c][i] for i in picked] for c in ROLLUP_COLUMNS if c in cols})
+                        part.add_columns({c: [cols[c][i] for i in picked] for c in ROLLUP_COLUMNS if c in cols})
+                for k, row in part.rows.items():
+                    take(k, row)
                 continue
             used_rollups = True
             if level == "minute":
@@ -764,42 +779,11 @@ class QueryEngine:
             for r in sources:
                 for k, row in r.rows.items():
                     if (a is None or k[0] >= a) and (b is None or k[0] < b) and key_ok(k):
-                        acc.merge_row(k, row)
-        return self._group(acc, group_by, lo, hi, used_rollups, used_columns, skipped)
-
-    @staticmethod
-    def _key_filter(flt: SpanFilter) -> Callable[[tuple], bool]:
-        checks = [(_DIM_INDEX[d], getattr(flt, d)) for d in ROLLUP_DIMS if getattr(flt, d) is not None]
-        return lambda k: all(k[i] == v for i, v in checks)
-
-    @staticmethod
-    def _group(
-        acc: Rollup,
-        group_by: list[str],
-        lo: int | None,
-        hi: int | None,
-        used_rollups: bool,
-        used_columns: bool,
-        skipped: list[SkippedSegment],
-    ) -> AggregateResult:
-        groups: dict[tuple, RollupRow] = {}
-        for k, row in acc.rows.items():
-            gk = []
-            for g in group_by:
-                if g in _DIM_INDEX:
-                    gk.append(k[_DIM_INDEX[g]])
-                else:
-                    gk.append(k[0] - k[0] % BUCKET_NS[g])
-            t = tuple(gk)
-            mine = groups.get(t)
-            if mine is None:
-                groups[t] = row.copy()
-            else:
-                mine.merge(row)
+                        take(k, row)
         rows = []
         for gk in sorted(groups):
             r = groups[gk]
-            p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99))
+            p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99)) if latency else (None, None, None)
             group = {}
             for g, v in zip(group_by, gk, strict=True):
                 group[g] = STATUS_NAMES.get(v, str(v)) if g == "status" else v
@@ -826,6 +810,26 @@ class QueryEngine:
             relative_error=RELATIVE_ERROR,
             skipped_segments=skipped,
         )
+
+    @staticmethod
+    def _key_filter(flt: SpanFilter) -> Callable[[tuple], bool]:
+        checks = [(_DIM_INDEX[d], getattr(flt, d)) for d in ROLLUP_DIMS if getattr(flt, d) is not None]
+        if not checks:
+            return lambda k: True
+        return lambda k: all(k[i] == v for i, v in checks)
+
+
+def _projector(group_by: list[str]) -> Callable[[tuple], tuple]:
+    """Key of a rollup row → its group's values, in group_by order."""
+    parts = [(_DIM_INDEX[g], 0) if g in _DIM_INDEX else (0, BUCKET_NS[g]) for g in group_by]
+    if not parts:
+        return lambda k: ()
+    if all(size == 0 for _, size in parts):
+        getter = operator.itemgetter(*(i for i, _ in parts))
+        if len(parts) == 1:
+            return lambda k: (getter(k),)
+        return getter  # type: ignore[return-value]
+    return lambda k: tuple(k[i] if not size else k[0] - k[0] % size for i, size in parts)
 
 
 def _struct_dict(s: SpanFilter) -> dict[str, Any]:

@@ -100,8 +100,9 @@ class RollupRow:
         self.duration_sum_ns = 0
         self.sketch = LatencySketch()
 
-    def merge(self, other: RollupRow) -> RollupRow:
-        """Add ``other`` into this row (in place) and return it."""
+    def merge(self, other: RollupRow, *, sketch: bool = True) -> RollupRow:
+        """Add ``other`` into this row (in place) and return it; ``sketch=False`` leaves
+        the latency sketch alone (for answers that need no percentiles)."""
         self.count += other.count
         self.errors += other.errors
         self.input_tokens += other.input_tokens
@@ -111,7 +112,8 @@ class RollupRow:
         self.reasoning_tokens += other.reasoning_tokens
         self.cost_usd += other.cost_usd
         self.duration_sum_ns += other.duration_sum_ns
-        self.sketch.merge(other.sketch)
+        if sketch:
+            self.sketch.merge(other.sketch)
         return self
 
     def copy(self) -> RollupRow:

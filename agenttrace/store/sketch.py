@@ -30,7 +30,10 @@ True
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections.abc import Iterable
+from itertools import accumulate
 
 import msgspec
 
@@ -62,17 +65,75 @@ _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(_Wire)
 
 
-class LatencySketch:
-    """Counts of durations (ns) in log-spaced buckets; see the module docstring."""
+def _pack(bins: dict[int, int]) -> tuple[int, int]:
+    if not bins:
+        return 0, 0
+    base = min(bins)
+    lanes = array("Q", bytes(8 * (max(bins) - base + 1)))
+    for i, c in bins.items():
+        lanes[i - base] = c
+    if sys.byteorder != "little":
+        lanes.byteswap()
+    return base, int.from_bytes(lanes.tobytes(), "little")
 
-    __slots__ = ("bins", "count", "max", "min", "zero")
+
+def _lanes(big: int) -> array:
+    lanes = array("Q")
+    lanes.frombytes(big.to_bytes((big.bit_length() + 63) // 64 * 8, "little"))
+    if sys.byteorder != "little":
+        lanes.byteswap()
+    return lanes
+
+
+def _unpack(base: int, big: int) -> dict[int, int]:
+    return {i: c for i, c in enumerate(_lanes(big), base) if c}
+
+
+class LatencySketch:
+    """Counts of durations (ns) in log-spaced buckets; see the module docstring.
+
+    Two inner forms, invisible to callers: a sparse dict (bucket → count) while values
+    are added, and a packed big integer (one 64-bit lane per bucket from ``base`` up)
+    once sketches are merged, so that merging is one C-level integer addition instead
+    of a loop over buckets. Lanes cannot carry into each other: no count reaches 2**64.
+    """
+
+    __slots__ = ("_base", "_big", "_bins", "_packed", "count", "max", "min", "zero")
 
     def __init__(self) -> None:
-        self.bins: dict[int, int] = {}
+        self._bins: dict[int, int] | None = {}
+        self._big = 0  # packed form, valid while _bins is None
+        self._base = 0
+        self._packed: tuple[int, int] | None = None  # cache of the packed form of _bins
         self.zero = 0
         self.count = 0
         self.min = 0  # exact min and max: answers are clamped to them (never further from the truth)
         self.max = 0
+
+    # --- the two forms -----------------------------------------------------------
+
+    @property
+    def bins(self) -> dict[int, int]:
+        """Bucket index → count (read-only view; use add/merge to change a sketch)."""
+        if self._bins is None:
+            return _unpack(self._base, self._big)
+        return self._bins
+
+    def _sparse(self) -> dict[int, int]:
+        if self._bins is None:
+            self._bins = _unpack(self._base, self._big)
+            self._big = self._base = 0
+        self._packed = None
+        return self._bins
+
+    def _pack(self) -> tuple[int, int]:
+        if self._bins is None:
+            return self._base, self._big
+        if self._packed is None:
+            self._packed = _pack(self._bins)
+        return self._packed
+
+    # --- adding ------------------------------------------------------------------
 
     def add(self, value_ns: int, n: int = 1) -> None:
         """Count ``value_ns`` (a duration in ns) ``n`` times; a negative one counts as 0."""
@@ -89,12 +150,12 @@ class LatencySketch:
             self.zero += n
             return
         i = math.ceil(math.log(value_ns) * _INV_LOG_GAMMA)
-        bins = self.bins
+        bins = self._bins if self._bins is not None and self._packed is None else self._sparse()
         bins[i] = bins.get(i, 0) + n
 
     def add_many(self, values_ns: Iterable[int]) -> None:
         """Count every value of ``values_ns``."""
-        bins = self.bins
+        bins = self._sparse()
         log = math.log
         ceil = math.ceil
         inv = _INV_LOG_GAMMA
@@ -128,14 +189,26 @@ class LatencySketch:
             self.max = max(self.max, other.max)
         self.count += other.count
         self.zero += other.zero
-        bins = self.bins
-        for i, c in other.bins.items():
-            bins[i] = bins.get(i, 0) + c
+        ob, ov = other._pack()
+        if not ov:
+            return self
+        if self._bins is not None:
+            self._base, self._big = self._pack()
+            self._bins = self._packed = None
+        if not self._big:
+            self._base, self._big = ob, ov
+        elif ob >= self._base:
+            self._big += ov << (64 * (ob - self._base))
+        else:
+            self._big = (self._big << (64 * (self._base - ob))) + ov
+            self._base = ob
         return self
 
     def copy(self) -> LatencySketch:
         """An independent copy."""
         return LatencySketch().merge(self)
+
+    # --- answering -----------------------------------------------------------------
 
     def quantile(self, q: float) -> float | None:
         """The ``q``-quantile (0 ≤ q ≤ 1) in ns, within RELATIVE_ERROR; None when empty."""
@@ -157,8 +230,14 @@ class LatencySketch:
             out[ranks[j][1]] = self._clamp(0.0)
             j += 1
         if j < len(ranks):
-            for i in sorted(self.bins):
-                cum += self.bins[i]
+            if self._bins is None:
+                items: Iterable[tuple[int, int]] = enumerate(_lanes(self._big), self._base)
+            else:
+                items = sorted(self._bins.items())
+            for i, c in items:
+                if not c:
+                    continue
+                cum += c
                 while j < len(ranks) and ranks[j][0] < cum:
                     out[ranks[j][1]] = self._clamp(_VALUE_FACTOR * GAMMA**i)
                     j += 1
@@ -172,17 +251,17 @@ class LatencySketch:
     # --- serialisation ---------------------------------------------------------
 
     def to_wire(self) -> _Wire:
-        keys = sorted(self.bins)
+        bins = self.bins
+        keys = sorted(bins)
         deltas = [k - p for k, p in zip(keys, [0, *keys], strict=False)]
-        return _Wire(self.zero, self.min, self.max, deltas, [self.bins[k] for k in keys])
+        return _Wire(self.zero, self.min, self.max, deltas, [bins[k] for k in keys])
 
     @classmethod
     def from_wire(cls, w: _Wire) -> LatencySketch:
+        if len(w.keys) != len(w.counts):
+            raise ValueError("sketch has more bucket keys than counts or the reverse")
         s = cls()
-        k = 0
-        for d, c in zip(w.keys, w.counts, strict=True):
-            k += d
-            s.bins[k] = c
+        s._bins = dict(zip(accumulate(w.keys), w.counts, strict=True))
         s.zero = w.zero
         s.count = w.zero + sum(w.counts)
         s.min, s.max = w.min, w.max

@@ -75,3 +75,20 @@ def test_serialised_size_is_small_for_realistic_latencies() -> None:
     s = LatencySketch()
     s.add_many(200_000_000 + (i * 7919 % 10_000) * 3_000_000 for i in range(10_000))
     assert len(s.to_bytes()) < 2_000
+
+
+@settings(max_examples=50, deadline=None)
+@given(durations, durations, durations)
+def test_adding_after_merging_equals_one_sketch_of_everything(a: list[int], b: list[int], c: list[int]) -> None:
+    # A merged sketch switches to its packed form; adding to it afterwards must still count.
+    sa, sb, su = LatencySketch(), LatencySketch(), LatencySketch()
+    sa.add_many(a)
+    sb.add_many(b)
+    merged = sa.merge(sb)
+    for v in c:
+        merged.add(v)
+    merged.merge(LatencySketch())
+    su.add_many(a + b + c)
+    assert merged == su
+    assert merged.quantiles(QS) == su.quantiles(QS)
+    assert LatencySketch.from_bytes(merged.to_bytes()) == su
