@@ -321,3 +321,23 @@ def test_compression_when_configured(rec) -> None:
     raw = rec.sink.datagrams()
     assert raw and all(d[3] & wire.FLAG_LZ4 for d in raw)
     assert [s.name for d in raw for s in wire.decode(d).spans] == [f"s{i}" for i in range(200)]
+
+
+def test_spans_go_out_on_the_interval_without_flush(rec) -> None:
+    rec.configure(flush_interval_s=0.05)
+    with at.span("timely"):
+        pass
+    assert [s.name for s in rec.sink.spans(wait=2)] == ["timely"]
+
+
+def test_a_full_batch_wakes_the_emitter_early(rec) -> None:
+    rec.configure(flush_interval_s=30)  # the interval alone would not send within the test
+    for i in range(600):
+        with at.span(f"s{i}"):
+            pass
+    got: list = []
+    deadline = 50
+    while len(got) < 512 and deadline:
+        got += rec.sink.spans(wait=0.1)
+        deadline -= 1
+    assert len(got) >= 512

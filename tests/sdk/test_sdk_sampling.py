@@ -79,3 +79,18 @@ def test_remote_sampled_flag_wins_and_propagates(rec) -> None:
         assert at.inject_traceparent().endswith("-00")
     assert [s.name for s in rec.spans()] == ["upstream-sampled"]
     assert at.stats()["sampled_out"] == 1
+
+
+def test_sampled_out_buffer_is_bounded_and_counted(rec) -> None:
+    from agenttrace.sdk.tracer import MAX_PENDING_PER_TRACE
+
+    rec.configure(sample_rate=0.0, rng=random.Random(5))
+    extra = 10
+    with at.agent("big"):
+        for i in range(MAX_PENDING_PER_TRACE + extra):
+            with at.span(f"c{i}"):
+                pass
+    assert rec.spans() == []
+    stats = at.stats()
+    assert stats["dropped"] == {"sample_buffer_full": extra}
+    assert stats["sampled_out"] == MAX_PENDING_PER_TRACE + 1
