@@ -183,6 +183,14 @@ def test_aggregate_sources(traffic: tuple[QueryEngine, list[Span]]) -> None:
     assert assert_aggregate(engine, spans, ["model"], by_name) == "columns"
     with pytest.raises(ValueError):
         engine.aggregate(["session_id"])
+    # Without latency, the same sums and no percentiles.
+    full = engine.aggregate(["model", "status"])
+    lean = engine.aggregate(["model", "status"], latency=False)
+    assert [(r.group, r.count, r.tokens, r.cost_usd) for r in lean.rows] == [
+        (r.group, r.count, r.tokens, r.cost_usd) for r in full.rows
+    ]
+    assert all(r.p50_ms is None and r.p99_ms is None for r in lean.rows)
+    assert all(r.p50_ms is not None for r in full.rows)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
