@@ -200,17 +200,17 @@ class LiveSpan:
     def _record_exception(self, exc_type: Any, exc: Any) -> None:
         if exc_type is GeneratorExit or (exc_type is SystemExit and getattr(exc, "code", 1) in (0, None)):
             return
+        short_name = type_name = getattr(exc_type, "__name__", "Exception")
         try:
-            type_name = exc_type.__qualname__
             module = exc_type.__module__
             if module not in ("builtins", "__main__"):
-                type_name = f"{module}.{type_name}"
+                type_name = f"{module}.{exc_type.__qualname__}"
             message = _mask_text(str(exc)) if exc is not None else ""
         except Exception:  # str() of a broken exception must not hide the real one
             message = "<unprintable exception>"
         self.status = Status.ERROR
         extra = self._x()
-        extra["status_message"] = f"{exc_type.__name__}: {message}" if message else exc_type.__name__
+        extra["status_message"] = f"{short_name}: {message}" if message else short_name
         extra.setdefault("events", []).append(
             ("exception", _time_ns(), {"exception.type": type_name, "exception.message": message})
         )

@@ -348,3 +348,18 @@ def test_spans_leave_no_reference_cycles(rec) -> None:
     finally:
         gc.enable()
     assert garbage < 20  # cycles per span would show up as hundreds
+
+
+def test_unprintable_exception_still_propagates(rec) -> None:
+    class Weird(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot print me")
+
+    err = Weird()
+    with pytest.raises(Weird) as info, at.span("weird"):
+        raise err
+    assert info.value is err
+    span = rec.spans()[0]
+    assert span.status == 2
+    assert span.status_message == "Weird: <unprintable exception>"
+    assert span.events[0].attributes["exception.type"].endswith("Weird")
