@@ -126,6 +126,9 @@ class DomainSnapshot(msgspec.Struct, array_like=True):
 _snap_encoder = msgspec.msgpack.Encoder()
 _snap_decoder = msgspec.msgpack.Decoder(DomainSnapshot)
 _STATUS = ("unset", "ok", "error")
+_TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
+# Bucket bounds in integer nanoseconds; bisect_left on them equals bisect_left on seconds.
+_DURATION_BOUNDS_NS = tuple(round(b * 1e9) for b in DURATION_BUCKETS)
 _KINDS = frozenset(SPAN_KINDS)
 
 
@@ -185,39 +188,57 @@ class DomainCounters:
                 self.duration_sum[kind] = total
 
     def observe(self, spans: list[Span]) -> None:
-        bounds = DURATION_BUCKETS
-        spans_d = self.spans
+        # Two passes: a tight loop that only groups raw values (spans of a batch share
+        # few keys), then label capping and merging once per distinct key.
+        groups: dict[tuple[str, str, str, int], list[Any]] = {}
+        ns_bounds = _DURATION_BOUNDS_NS
+        bisect_left = bisect.bisect_left
         for s in spans:
-            service = self.service(s.service)
-            model = self.model(s.model)
-            kind = s.kind if s.kind in _KINDS else "other"
-            status = _STATUS[s.status] if 0 <= s.status <= 2 else "unset"
+            key = (s.service, s.kind, s.model, s.status)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = [0, 0, 0, 0, 0, 0, 0.0, [0] * (len(ns_bounds) + 1), 0]
+            g[0] += 1
+            u = s.usage
+            if u is not None:
+                g[1] += u.input_tokens
+                g[2] += u.output_tokens
+                g[3] += u.cache_read_tokens
+                g[4] += u.cache_write_tokens
+                g[5] += u.reasoning_tokens
+            c = s.cost_usd
+            if c:
+                g[6] += c
+            d = s.end_ns - s.start_ns
+            if d < 0:
+                d = 0
+            g[7][bisect_left(ns_bounds, d)] += 1
+            g[8] += d
+        spans_d, tokens, cost = self.spans, self.tokens, self.cost
+        for (raw_service, raw_kind, raw_model, raw_status), g in groups.items():
+            service = self.service(raw_service)
+            model = self.model(raw_model)
+            kind = raw_kind if raw_kind in _KINDS else "other"
+            status = _STATUS[raw_status] if 0 <= raw_status <= 2 else "unset"
             key = (service, kind, model, status)
             if key not in spans_d and len(spans_d) >= self.max_series:
                 key = ("other", kind, "other", status)
-            spans_d[key] = spans_d.get(key, 0) + 1
-            u = s.usage
-            if u is not None:
-                for typ, n in (
-                    ("input", u.input_tokens),
-                    ("output", u.output_tokens),
-                    ("cache_read", u.cache_read_tokens),
-                    ("cache_write", u.cache_write_tokens),
-                    ("reasoning", u.reasoning_tokens),
-                ):
-                    if n:
-                        tk = (service, model, typ)
-                        self.tokens[tk] = self.tokens.get(tk, 0) + n
-            if s.cost_usd:
+                service = model = "other"
+            spans_d[key] = spans_d.get(key, 0) + g[0]
+            for typ, n in zip(_TOKEN_TYPES, g[1:6], strict=True):
+                if n:
+                    tk = (service, model, typ)
+                    tokens[tk] = tokens.get(tk, 0) + n
+            if g[6]:
                 ck = (service, model)
-                self.cost[ck] = self.cost.get(ck, 0.0) + s.cost_usd
-            seconds = max(0, s.end_ns - s.start_ns) / 1e9
+                cost[ck] = cost.get(ck, 0.0) + g[6]
             buckets = self.durations.get(kind)
             if buckets is None:
-                buckets = self.durations[kind] = [0] * (len(bounds) + 1)
+                buckets = self.durations[kind] = [0] * (len(ns_bounds) + 1)
                 self.duration_sum[kind] = 0.0
-            buckets[bisect.bisect_left(bounds, seconds)] += 1
-            self.duration_sum[kind] += seconds
+            for b, n in enumerate(g[7]):
+                buckets[b] += n
+            self.duration_sum[kind] += g[8] / 1e9
 
     def snapshot(self) -> DomainSnapshot:
         return DomainSnapshot(
