@@ -18,7 +18,7 @@ from typing import Any
 from agenttrace.sdk import tracer
 from agenttrace.sdk.config import Config, load_config
 
-__all__ = ["configure", "ensure_started", "flush", "get_config", "shutdown", "stats"]
+__all__ = ["configure", "ensure_started", "flush", "get_config", "reset", "shutdown", "stats"]
 
 _lock = threading.RLock()
 _config: Config | None = None
@@ -176,6 +176,17 @@ def shutdown(timeout: float | None = 5.0) -> bool:
 
 
 _stopped_stats: dict[str, Any] = {}
+
+
+def reset(timeout: float | None = 5.0) -> None:
+    """Shut down and return to the unconfigured state: the next span configures the
+    SDK from the environment again. Meant for tests that must not leak SDK state."""
+    global _config
+    shutdown(timeout)
+    with _lock:
+        _config = None
+        _stopped_stats.clear()
+        tracer._mode = 0
 
 
 def _at_exit() -> None:

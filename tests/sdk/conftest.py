@@ -12,6 +12,7 @@ import pytest
 import agenttrace as at
 from agenttrace import wire
 from agenttrace.model import Span
+from agenttrace.sdk import runtime
 
 
 class Sink:
@@ -89,6 +90,13 @@ class Recorder:
         names = [s.name for s in spans]
         assert len(set(names)) == len(names), f"duplicate span names: {names}"
         return {s.name: s for s in spans}
+
+
+@pytest.fixture(autouse=True)
+def _pristine_sdk() -> Iterator[None]:
+    """Leave the SDK unconfigured after every test, as a fresh process would find it."""
+    yield
+    runtime.reset()
 
 
 @pytest.fixture
