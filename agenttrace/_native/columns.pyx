@@ -9,7 +9,7 @@ the worst case (10 bytes a varint), so no Python object is made per value on enc
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 __all__ = [
     "decode_bitmap",
@@ -19,6 +19,7 @@ __all__ = [
     "decode_fixed",
     "decode_varints",
     "dict_encode",
+    "dict_find",
     "encode_bitmap",
     "encode_blobs",
     "encode_deltas",
@@ -340,21 +341,22 @@ def encode_dict(distinct, codes) -> bytes:
     return buf.tobytes()
 
 
-def decode_dict(bytes data, Py_ssize_t count, rows=None) -> tuple:
-    """Inverse of :func:`encode_dict`: ``(distinct, codes)``; codes of ``rows`` only when given."""
-    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
-    cdef Py_ssize_t end = len(data)
+cdef Py_ssize_t _dict_header(const unsigned char* p, Py_ssize_t end, Py_ssize_t* n_out,
+                             Py_ssize_t** starts, Py_ssize_t** lens) except -1:
+    """Parse the dictionary part; return the position of the first code."""
     cdef Py_ssize_t pos = 0
     cdef Py_ssize_t nxt, i
-    cdef uint64_t n, m, c
-    cdef list distinct = []
-    cdef list codes = [None] * count
+    cdef uint64_t n, m
     nxt = get_uvarint(p, pos, end, &n)
     if nxt < 0:
         raise _varint_error(nxt, pos)
     pos = nxt
     if n > <uint64_t>(end - pos):
         raise ValueError(f"dictionary claims {n} values in {end - pos} bytes")
+    starts[0] = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (n + 1))
+    lens[0] = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (n + 1))
+    if starts[0] == NULL or lens[0] == NULL:
+        raise MemoryError()
     for i in range(<Py_ssize_t>n):
         nxt = get_uvarint(p, pos, end, &m)
         if nxt < 0:
@@ -362,19 +364,110 @@ def decode_dict(bytes data, Py_ssize_t count, rows=None) -> tuple:
         pos = nxt
         if m > <uint64_t>(end - pos):
             raise ValueError(f"dictionary value runs past the end of the column at byte {pos}")
-        distinct.append(PyBytes_FromStringAndSize(<const char*>(p + pos), <Py_ssize_t>m))
+        starts[0][i] = pos
+        lens[0][i] = <Py_ssize_t>m
         pos += <Py_ssize_t>m
+    n_out[0] = <Py_ssize_t>n
+    return pos
+
+
+cdef int _dict_codes(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t count,
+                     Py_ssize_t n, Py_ssize_t* codes) except -1:
+    cdef Py_ssize_t nxt, i
+    cdef uint64_t c
     for i in range(count):
         nxt = get_uvarint(p, pos, end, &c)
         if nxt < 0:
             raise _varint_error(nxt, pos)
         pos = nxt
-        if c >= n:
+        if c >= <uint64_t>n:
             raise ValueError(f"dictionary code {c} out of range ({n} values)")
         codes[i] = <Py_ssize_t>c
-    if rows is not None:
-        codes = [codes[r] for r in rows]
-    return distinct, codes
+    return 0
+
+
+def decode_dict(bytes data, Py_ssize_t count, rows=None) -> tuple:
+    """Inverse of :func:`encode_dict`: ``(distinct, codes)``.
+
+    With ``rows``, only those rows' codes are returned, and ``distinct`` holds only the
+    values they use (codes renumbered to match), so a few rows of a large dictionary
+    cost a few values."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t n = 0
+    cdef Py_ssize_t pos, i, r, c
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* lens = NULL
+    cdef Py_ssize_t* codes = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (count + 1))
+    cdef list distinct, out
+    cdef dict remap
+    if codes == NULL:
+        raise MemoryError()
+    try:
+        pos = _dict_header(p, end, &n, &starts, &lens)
+        _dict_codes(p, pos, end, count, n, codes)
+        if rows is None:
+            distinct = [None] * n
+            for i in range(n):
+                distinct[i] = PyBytes_FromStringAndSize(<const char*>(p + starts[i]), lens[i])
+            out = [None] * count
+            for i in range(count):
+                out[i] = codes[i]
+            return distinct, out
+        remap = {}
+        distinct = []
+        out = []
+        for item in rows:
+            r = item
+            if r < 0 or r >= count:
+                raise IndexError("list index out of range")
+            c = codes[r]
+            k = remap.get(c)
+            if k is None:
+                k = len(distinct)
+                remap[c] = k
+                distinct.append(PyBytes_FromStringAndSize(<const char*>(p + starts[c]), lens[c]))
+            out.append(k)
+        return distinct, out
+    finally:
+        free(starts)
+        free(lens)
+        free(codes)
+
+
+def dict_find(bytes data, Py_ssize_t count, value) -> list:
+    """Rows of a ``dict`` column whose value is ``value`` (no value is materialised)."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t end = len(data)
+    cdef Py_ssize_t n = 0
+    cdef Py_ssize_t pos, i
+    cdef Py_ssize_t code = -1
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* lens = NULL
+    cdef Py_ssize_t* codes = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (count + 1))
+    cdef bytes v = bytes(value)
+    cdef const char* vp = PyBytes_AS_STRING(v)
+    cdef Py_ssize_t vlen = len(v)
+    cdef list out = []
+    if codes == NULL:
+        raise MemoryError()
+    try:
+        pos = _dict_header(p, end, &n, &starts, &lens)
+        _dict_codes(p, pos, end, count, n, codes)
+        for i in range(n):
+            if lens[i] == vlen and memcmp(p + starts[i], vp, vlen) == 0:
+                code = i
+                break
+        if code < 0:
+            return out
+        for i in range(count):
+            if codes[i] == code:
+                out.append(i)
+        return out
+    finally:
+        free(starts)
+        free(lens)
+        free(codes)
 
 
 def encode_bitmap(values) -> bytes:

@@ -28,6 +28,7 @@ __all__ = [
     "decode_fixed",
     "decode_varints",
     "dict_encode",
+    "dict_find",
     "encode_bitmap",
     "encode_blobs",
     "encode_deltas",
@@ -205,26 +206,70 @@ def encode_dict(distinct: Sequence[bytes], codes: Sequence[int]) -> bytes:
     return bytes(out)
 
 
-def decode_dict(data: bytes, count: int, rows: list[int] | None = None) -> tuple[list[bytes], list[int]]:
-    """Inverse of :func:`encode_dict`: ``(distinct, codes)``; codes of ``rows`` only when given."""
+def _dict_header(data: bytes) -> tuple[list[tuple[int, int]], int]:
     end = len(data)
     n, pos = _get_uvarint(data, 0, end)
-    distinct = []
+    if n > end - pos:
+        raise ValueError(f"dictionary claims {n} values in {end - pos} bytes")
+    spans = []
     for _ in range(n):
         m, pos = _get_uvarint(data, pos, end)
         if pos + m > end:
             raise ValueError(f"dictionary value runs past the end of the column at byte {pos}")
-        distinct.append(bytes(data[pos : pos + m]))
+        spans.append((pos, m))
         pos += m
+    return spans, pos
+
+
+def _dict_codes(data: bytes, pos: int, count: int, n: int) -> list[int]:
+    end = len(data)
+    run = data[pos : pos + count]
+    if len(run) == count == end - pos and (not run or max(run) < min(n, 0x80)):
+        return list(run)  # every code is one byte (the common case): no per-row loop
     codes = []
     for _ in range(count):
         c, pos = _get_uvarint(data, pos, end)
         if c >= n:
             raise ValueError(f"dictionary code {c} out of range ({n} values)")
         codes.append(c)
-    if rows is not None:
-        codes = [codes[r] for r in rows]
-    return distinct, codes
+    return codes
+
+
+def decode_dict(data: bytes, count: int, rows: list[int] | None = None) -> tuple[list[bytes], list[int]]:
+    """Inverse of :func:`encode_dict`: ``(distinct, codes)``.
+
+    With ``rows``, only those rows' codes are returned, and ``distinct`` holds only the
+    values they use (codes renumbered to match), so a few rows of a large dictionary
+    cost a few values."""
+    spans, pos = _dict_header(data)
+    codes = _dict_codes(data, pos, count, len(spans))
+    if rows is None:
+        return [bytes(data[p : p + m]) for p, m in spans], codes
+    remap: dict[int, int] = {}
+    subset = []
+    out = []
+    for r in rows:
+        if not 0 <= r < count:
+            raise IndexError("list index out of range")
+        c = codes[r]
+        k = remap.get(c)
+        if k is None:
+            k = remap[c] = len(subset)
+            p, m = spans[c]
+            subset.append(bytes(data[p : p + m]))
+        out.append(k)
+    return subset, out
+
+
+def dict_find(data: bytes, count: int, value: bytes) -> list[int]:
+    """Rows of a ``dict`` column whose value is ``value`` (no value is materialised)."""
+    spans, pos = _dict_header(data)
+    codes = _dict_codes(data, pos, count, len(spans))
+    value = bytes(value)
+    for code, (p, m) in enumerate(spans):
+        if m == len(value) and data[p : p + m] == value:
+            return [i for i, c in enumerate(codes) if c == code]
+    return []
 
 
 def encode_bitmap(values: Sequence[bool]) -> bytes:

@@ -110,8 +110,10 @@ class SegmentReader:
 
     def rows_where(self, name: str, value: Any) -> list[int]:
         """Row numbers whose column ``name`` equals ``value`` (e.g. a trace id)."""
-        col = self.read_columns([name])[name]
-        return [i for i, v in enumerate(col) if v == value]
+        if name not in _seg.COLUMN_TYPES:
+            raise KeyError(f"no column {name!r}; columns are {', '.join(COLUMN_NAMES)}")
+        with self._open() as f:
+            return _seg.find_rows(self.path, self.footer, name, value, lambda e: _fetch(self.path, f, e))
 
     def rollup_bytes(self) -> bytes | None:
         """The raw rollup section, checked against its CRC; None when the segment has none."""

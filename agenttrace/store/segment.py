@@ -626,6 +626,24 @@ def read_columns_from(path: str, footer: Footer, names: Sequence[str], rows: lis
     return out
 
 
+def find_rows(path: str, footer: Footer, name: str, value: Any, fetch) -> list[int]:
+    """Row numbers whose column ``name`` equals ``value``; a dictionary column is
+    searched without materialising its values (the trace-by-id path)."""
+    entry = next((e for e in footer.columns if e.name == name), None)
+    kind = COLUMN_TYPES.get(name)
+    if entry is not None and entry.encoding == "dict" and kind in (STR, BYTES):
+        if not isinstance(value, str if kind == STR else (bytes, bytearray)):
+            return []  # a value of another type equals no row
+        key = value.encode("utf-8", "surrogatepass") if kind == STR else bytes(value)
+        raw = _raw(path, entry, fetch)
+        try:
+            return _cols.dict_find(raw, footer.rows, key)
+        except (ValueError, IndexError) as exc:
+            raise SegmentCorruptError(path, entry.offset, f"column {name!r} does not decode: {exc}") from None
+    col = read_columns_from(path, footer, [name], None, fetch)[name]
+    return [i for i, v in enumerate(col) if v == value]
+
+
 def _raw(path: str, entry: ColumnEntry, fetch) -> bytes:
     if not entry.length and (entry.encoding in ("const", "const_duration") or entry.raw_length == 0):
         return b""

@@ -38,8 +38,13 @@ def test_blobs_dict_fixed_bitmap_round_trip(columns_mod, values, data):
     assert columns_mod.decode_blobs(columns_mod.encode_blobs(values), n, 0, rows) == [values[r] for r in rows]
     distinct, codes = columns_mod.dict_encode(values)
     assert [distinct[c] for c in codes] == values
-    d2, c2 = columns_mod.decode_dict(columns_mod.encode_dict(distinct, codes), n)
-    assert (d2, c2) == (distinct, codes)
+    packed = columns_mod.encode_dict(distinct, codes)
+    assert columns_mod.decode_dict(packed, n) == (distinct, codes)
+    subset, picked = columns_mod.decode_dict(packed, n, rows)
+    assert [subset[c] for c in picked] == [values[r] for r in rows]
+    assert len(subset) == len({values[r] for r in rows})  # only the values those rows use
+    probe = data.draw(st.one_of(st.sampled_from(values), st.binary(max_size=3))) if n else b"x"
+    assert columns_mod.dict_find(packed, n, probe) == [i for i, v in enumerate(values) if v == probe]
     fixed = [v.ljust(8, b"\0")[:8] for v in values]
     assert columns_mod.decode_fixed(columns_mod.encode_fixed(fixed, 8), n, 8) == fixed
     flags = [bool(len(v) % 2) for v in values]

@@ -59,6 +59,11 @@ def test_read_columns_and_rows_match_the_spans(segment_build, tmp_path_factory, 
         assert cols[name] == expected, name
     rows = data.draw(st.lists(st.integers(0, len(spans) - 1), max_size=4))
     assert reader.read_spans(rows) == [spans[r] for r in rows]
+    probe = spans[data.draw(st.integers(0, len(spans) - 1))]
+    for name in ("trace_id", "session_id", "name", "span_id"):
+        want = getattr(probe, name)
+        assert reader.rows_where(name, want) == [i for i, s in enumerate(spans) if getattr(s, name) == want]
+    assert reader.rows_where("trace_id", b"absent") == []
 
 
 def test_only_the_asked_columns_are_read(tmp_path, monkeypatch):
