@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from segment_strategies import make_span, segment_build, span_lists
+from segment_strategies import spans as spans_strategy
 
 from agenttrace.errors import SegmentCorruptError
 from agenttrace.model import Span
@@ -175,3 +176,16 @@ def test_a_reader_notices_its_file_was_replaced(tmp_path):
     with pytest.raises(SegmentReplacedError):
         reader.read_spans()
     assert len(SegmentReader(path).read_spans()) == 9
+
+
+@given(spans=st.lists(spans_strategy(), min_size=1, max_size=6), data=st.data())
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_bit_flips_are_detected(tmp_path_factory, spans, data):
+    blob = encode_segment(spans, worker=0, seq=1, rollup=b"rollup")
+    bit = data.draw(st.integers(0, len(blob) * 8 - 1), label="bit")
+    damaged = bytearray(blob)
+    damaged[bit // 8] ^= 1 << (bit % 8)
+    path = tmp_path_factory.mktemp("flip") / "s.seg"
+    path.write_bytes(damaged)
+    with pytest.raises(SegmentCorruptError):
+        SegmentReader(path).verify()
