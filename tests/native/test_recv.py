@@ -294,3 +294,42 @@ def test_sequence_table_evicts_least_recently_seen_sender_of_its_set(make_ring, 
             ring.pop_many(1 << 20)
         assert wait_for(lambda: receiver.stats()["received"] == 2 * len(senders))
     assert receiver.stats()["lost"] == expected_lost
+
+
+def test_receivers_sharing_one_ring_take_turns(make_ring, recv_mod) -> None:
+    """Four receive threads drain full sockets into one ring at once: every datagram
+    arrives whole and each sender's datagrams stay in order (the ring's producer claim
+    serializes the threads)."""
+    ring = make_ring(1 << 23)
+    socks = [open_udp_sockets("127.0.0.1", 0, 1, 4 << 20)[0] for _ in range(4)]
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    per_sender = 3000
+    sent = {k: [dgram(k, seq, size=(seq * 7 + k) % 200) for seq in range(per_sender)] for k in range(4)}
+    receivers = [recv_mod.Receiver(s.fileno(), [ring], "udp") for s in socks]
+    got: list[bytes] = []
+    try:
+        for k, sock in enumerate(socks):  # queue everything first, so the threads overlap
+            for data in sent[k]:
+                sender.sendto(data, sock.getsockname())
+        for r in receivers:
+            r.start()
+
+        def done() -> bool:
+            got.extend(ring.pop_many(1 << 16))
+            return all(r.stats()["received"] + r.stats()["kernel_dropped"] >= per_sender for r in receivers)
+
+        assert wait_for(done, timeout=60)
+    finally:
+        for r in receivers:
+            r.stop()
+        for sock in (*socks, sender):
+            sock.close()
+    got.extend(ring.pop_many(1 << 16))
+    by_sender: dict[int, list[bytes]] = {k: [] for k in range(4)}
+    for data in got:
+        by_sender[int.from_bytes(data[8:16], "little")].append(data)
+    for k in range(4):
+        index = {data: i for i, data in enumerate(sent[k])}
+        positions = [index[data] for data in by_sender[k]]  # KeyError: a damaged datagram
+        assert positions == sorted(positions)
+    assert len(got) == sum(r.stats()["accepted"] for r in receivers) > per_sender
