@@ -15,7 +15,9 @@ Modes (each a fresh collector with its own data directory):
 
 Each mode runs flat out (``blast``: capacity), then, unless ``--no-paced``, at
 ``--paced`` × the blast's stored rate (``paced``: is anything lost below capacity?).
-A run lasts ``--duration`` seconds of sending; the stored rate is spans stored divided
+Blast runs offer ``--offer`` spans/s per mode (default: SDK and single flat out, batched
+at 600,000 = twice its target, since senders flat out would take the collector's CPU on
+a small machine). A run lasts ``--duration`` seconds of sending; the stored rate is spans stored divided
 by the time from the first send until the collector stored its last span (so a backlog
 drained after the senders stopped counts against it). Every datagram is accounted for:
 ``sent = stored + dropped + lost`` (+ ``sdk_dropped`` in SDK mode: spans the SDK's
@@ -443,6 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--paced", type=float, default=0.5, help="paced run at this fraction of the blast rate")
     ap.add_argument("--no-paced", action="store_true")
+    ap.add_argument(
+        "--offer",
+        default="sdk=0,batched=600000,single=0",
+        help="spans/s the senders offer in blast runs, per mode (0 = as fast as they can; on a small machine "
+        "senders flat out take the CPU the collector needs, so batched defaults to twice its target)",
+    )
     ap.add_argument("--rcvbuf", type=int, default=32 << 20)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
@@ -468,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
                     "median_per_s": statistics.median(r["received_per_s"] for r in runs),
                 }
             else:
-                runs = [run_collector(mode, args) for _ in range(args.repeats)]
+                offer = float(dict(kv.split("=") for kv in args.offer.split(",")).get(mode, 0))
+                runs = [run_collector(mode, args, rate=offer) for _ in range(args.repeats)]
                 entry: dict[str, Any] = {
                     "runs": runs,
                     "median_per_s": statistics.median(r["stored_per_s"] for r in runs),
