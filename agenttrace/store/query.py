@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
 from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
 from agenttrace.export import STATUS_NAMES, span_record
 from agenttrace.model import Span
@@ -135,20 +137,30 @@ class _Seg:
     def rollup(self) -> Rollup:
         """The segment's minute rollup: its rollup section, or rebuilt from columns if that is unreadable."""
         if self._rollup is None:
+            self._rollup = self._load_rollup(None)
+        return self._rollup
+
+    def hour_rollup(self) -> Rollup:
+        """The segment's rollup folded into hours (the section stores that fold: cheap)."""
+        if self._rollup is not None:
+            return self._rollup.fold("hour")
+        return self._load_rollup("hour")
+
+    def _load_rollup(self, granularity: str | None) -> Rollup:
+        try:
+            data = self.reader.rollup_bytes()
+            if data is None:
+                raise StoreError("segment has no rollup section")
+            return Rollup.from_bytes(data, granularity)
+        except SegmentReplacedError:
+            raise _Replaced from None
+        except (SegmentCorruptError, StoreError, ValueError, msgspec.DecodeError):
+            r = Rollup()
             try:
-                r = self.reader.rollup()
-                if r is None:
-                    raise StoreError("segment has no rollup section")
+                r.add_columns(self.reader.read_columns(list(ROLLUP_COLUMNS)))
             except SegmentReplacedError:
                 raise _Replaced from None
-            except (SegmentCorruptError, StoreError, ValueError):
-                r = Rollup()
-                try:
-                    r.add_columns(self.reader.read_columns(list(ROLLUP_COLUMNS)))
-                except SegmentReplacedError:
-                    raise _Replaced from None
-            self._rollup = r
-        return self._rollup
+            return r if granularity is None else r.fold(granularity)
 
 
 class _DayIndex:
@@ -209,7 +221,7 @@ class _Index:
             if s.path in old.members:
                 continue
             try:
-                r = s.rollup()
+                r = s.hour_rollup()
             except (SegmentCorruptError, StoreError) as exc:
                 skipped.append(_skip(s.path, exc))
                 continue

@@ -11,14 +11,16 @@ Cost is summed as a float: after millions of additions the sum may differ from a
 exact decimal sum in the last few significant digits (relative 1e-12 or so), far below
 what a user reads. A span without ``cost_usd`` adds 0 to the cost and nothing else.
 
-Serialised form (``to_bytes``, msgpack, ``version`` 1)::
+Serialised form (``to_bytes``, msgpack, ``version`` 2; version 1 lacks ``hour_rows``)::
 
-    [version, granularity, services[], kinds[], models[], rows[]]
+    [version, granularity, services[], kinds[], models[], rows[], hour_rows[]]
     row = [bucket_start_ns, service_ix, kind_ix, model_ix, status,
            count, errors, input, output, cache_read, cache_write, reasoning,
            cost_usd, duration_sum_ns, sketch]          # sketch: see sketch.py
 
-A reader meeting a version it does not know raises :class:`RollupVersionError`.
+``hour_rows`` (minute rollups only) are the same spans folded into hours, with the same
+string tables, so a reader that wants hours decodes a tenth of the rows. A reader
+meeting a version it does not know raises :class:`RollupVersionError`.
 
 >>> from agenttrace.model import Span
 >>> r = Rollup()
@@ -53,7 +55,8 @@ __all__ = [
     "bucket_start",
 ]
 
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2
+_READABLE = {1, 2}  # 1: without the hour fold
 BUCKET_NS: dict[str, int] = {"minute": 60_000_000_000, "hour": 3_600_000_000_000, "day": 86_400_000_000_000}
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 # The columns (names as SegmentReader.read_columns gives them) that add_columns needs.
@@ -143,13 +146,18 @@ class RollupRow:
         return f"RollupRow({self.as_dict()}, {self.sketch!r})"
 
 
+_Row = tuple[int, int, int, int, int, int, int, int, int, int, int, int, float, int, _Wire]
+_rows_dec = msgspec.msgpack.Decoder(list[_Row])
+
+
 class _RollupWire(msgspec.Struct, array_like=True):
     version: int
     granularity: str
     services: list[str]
     kinds: list[str]
     models: list[str]
-    rows: list[tuple[int, int, int, int, int, int, int, int, int, int, int, int, float, int, _Wire]]
+    rows: msgspec.Raw  # decoded only when asked for (see from_bytes)
+    hour_rows: msgspec.Raw = msgspec.Raw(b"")  # version 2: the same spans folded into hours
 
 
 class _VersionOnly(msgspec.Struct, array_like=True):
@@ -158,6 +166,30 @@ class _VersionOnly(msgspec.Struct, array_like=True):
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(_RollupWire)
+
+
+def _wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str, int]]) -> list:
+    out = []
+    for (b, service, kind, model, status), row in sorted(r.rows.items()):
+        ixs = [t.setdefault(v, len(t)) for t, v in zip(tables, (service, kind, model), strict=True)]
+        out.append(
+            (
+                b,
+                *ixs,
+                status,
+                row.count,
+                row.errors,
+                row.input_tokens,
+                row.output_tokens,
+                row.cache_read_tokens,
+                row.cache_write_tokens,
+                row.reasoning_tokens,
+                row.cost_usd,
+                row.duration_sum_ns,
+                row.sketch.to_wire(),
+            )
+        )
+    return out
 
 
 class Rollup:
@@ -304,47 +336,49 @@ class Rollup:
     # --- serialisation ---------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Serialise (see the module docstring for the layout)."""
+        """Serialise (see the module docstring for the layout). A minute rollup also
+        carries its hour fold, so readers after hours need not decode every minute."""
         tables: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
-        rows = []
-        for (b, service, kind, model, status), r in sorted(self.rows.items()):
-            ixs = [t.setdefault(v, len(t)) for t, v in zip(tables, (service, kind, model), strict=True)]
-            rows.append(
-                (
-                    b,
-                    *ixs,
-                    status,
-                    r.count,
-                    r.errors,
-                    r.input_tokens,
-                    r.output_tokens,
-                    r.cache_read_tokens,
-                    r.cache_write_tokens,
-                    r.reasoning_tokens,
-                    r.cost_usd,
-                    r.duration_sum_ns,
-                    r.sketch.to_wire(),
-                )
-            )
-        return _enc.encode(_RollupWire(ROLLUP_VERSION, self.granularity, *(list(t) for t in tables), rows))
+        rows = _wire_rows(self, tables)
+        hour_rows = _wire_rows(self.fold("hour"), tables) if self.granularity == "minute" else None
+        return _enc.encode(
+            [
+                ROLLUP_VERSION,
+                self.granularity,
+                *(list(t) for t in tables),
+                rows,
+                *([hour_rows] if hour_rows is not None else []),
+            ]
+        )
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Rollup:
-        """Parse ``to_bytes`` output. Raises RollupVersionError or msgspec.DecodeError."""
+    def from_bytes(cls, data: bytes, granularity: str | None = None) -> Rollup:
+        """Parse ``to_bytes`` output; with ``granularity`` (coarser than stored), the
+        rollup folded to it, from the stored hour fold when there is one.
+
+        Raises RollupVersionError or msgspec.DecodeError (ValidationError included)."""
         try:
             w = _dec.decode(data)
         except msgspec.ValidationError:
             v = msgspec.msgpack.decode(data, type=_VersionOnly).version
-            if v != ROLLUP_VERSION:
+            if v not in _READABLE:
                 raise RollupVersionError(
-                    f"rollup version {v} is not supported (this code reads {ROLLUP_VERSION})"
+                    f"rollup version {v} is not supported (this code reads {sorted(_READABLE)})"
                 ) from None
             raise
-        if w.version != ROLLUP_VERSION:
-            raise RollupVersionError(f"rollup version {w.version} is not supported (this code reads {ROLLUP_VERSION})")
-        out = cls(w.granularity)
-        for b, si, ki, mi, status, *sums, sk in w.rows:
-            r = RollupRow()
+        if w.version not in _READABLE:
+            raise RollupVersionError(
+                f"rollup version {w.version} is not supported (this code reads {sorted(_READABLE)})"
+            )
+        stored, raw = w.granularity, w.rows
+        if granularity == "hour" and stored == "minute" and len(w.hour_rows):
+            stored, raw = "hour", w.hour_rows
+        out = cls(stored)
+        rows = out.rows
+        services, kinds, models = w.services, w.kinds, w.models
+        from_wire = LatencySketch.from_wire
+        for b, si, ki, mi, status, *sums, sk in _rows_dec.decode(raw):
+            r = RollupRow.__new__(RollupRow)
             (
                 r.count,
                 r.errors,
@@ -356,8 +390,10 @@ class Rollup:
                 r.cost_usd,
                 r.duration_sum_ns,
             ) = sums
-            r.sketch = LatencySketch.from_wire(sk)
-            out.rows[(b, w.services[si], w.kinds[ki], w.models[mi], status)] = r
+            r.sketch = from_wire(sk)
+            rows[(b, services[si], kinds[ki], models[mi], status)] = r
+        if granularity is not None and granularity != stored:
+            return out.fold(granularity)
         return out
 
     def __eq__(self, other: object) -> bool:

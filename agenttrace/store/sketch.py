@@ -98,13 +98,14 @@ class LatencySketch:
     of a loop over buckets. Lanes cannot carry into each other: no count reaches 2**64.
     """
 
-    __slots__ = ("_base", "_big", "_bins", "_packed", "count", "max", "min", "zero")
+    __slots__ = ("_base", "_big", "_bins", "_packed", "_w", "count", "max", "min", "zero")
 
     def __init__(self) -> None:
         self._bins: dict[int, int] | None = {}
         self._big = 0  # packed form, valid while _bins is None
         self._base = 0
         self._packed: tuple[int, int] | None = None  # cache of the packed form of _bins
+        self._w: _Wire | None = None  # not yet decoded buckets (from_wire is lazy)
         self.zero = 0
         self.count = 0
         self.min = 0  # exact min and max: answers are clamped to them (never further from the truth)
@@ -115,11 +116,23 @@ class LatencySketch:
     @property
     def bins(self) -> dict[int, int]:
         """Bucket index → count (read-only view; use add/merge to change a sketch)."""
+        if self._w is not None:
+            self._load()
         if self._bins is None:
             return _unpack(self._base, self._big)
         return self._bins
 
+    def _load(self) -> None:
+        w = self._w
+        if w is not None:
+            if len(w.keys) != len(w.counts):
+                raise ValueError("sketch has more bucket keys than counts or the reverse")
+            self._bins = dict(zip(accumulate(w.keys), w.counts, strict=True))
+            self._w = None
+
     def _sparse(self) -> dict[int, int]:
+        if self._w is not None:
+            self._load()
         if self._bins is None:
             self._bins = _unpack(self._base, self._big)
             self._big = self._base = 0
@@ -127,6 +140,8 @@ class LatencySketch:
         return self._bins
 
     def _pack(self) -> tuple[int, int]:
+        if self._w is not None:
+            self._load()
         if self._bins is None:
             return self._base, self._big
         if self._packed is None:
@@ -139,6 +154,8 @@ class LatencySketch:
         """Count ``value_ns`` (a duration in ns) ``n`` times; a negative one counts as 0."""
         if value_ns < 0:
             value_ns = 0
+        if self._w is not None:
+            self._load()
         if self.count == 0:
             self.min = self.max = value_ns
         elif value_ns < self.min:
@@ -192,6 +209,8 @@ class LatencySketch:
         ob, ov = other._pack()
         if not ov:
             return self
+        if self._w is not None:
+            self._load()
         if self._bins is not None:
             self._base, self._big = self._pack()
             self._bins = self._packed = None
@@ -230,6 +249,8 @@ class LatencySketch:
             out[ranks[j][1]] = self._clamp(0.0)
             j += 1
         if j < len(ranks):
+            if self._w is not None:
+                self._load()
             if self._bins is None:
                 items: Iterable[tuple[int, int]] = enumerate(_lanes(self._big), self._base)
             else:
@@ -251,6 +272,8 @@ class LatencySketch:
     # --- serialisation ---------------------------------------------------------
 
     def to_wire(self) -> _Wire:
+        if self._w is not None:
+            return self._w
         bins = self.bins
         keys = sorted(bins)
         deltas = [k - p for k, p in zip(keys, [0, *keys], strict=False)]
@@ -261,7 +284,7 @@ class LatencySketch:
         if len(w.keys) != len(w.counts):
             raise ValueError("sketch has more bucket keys than counts or the reverse")
         s = cls()
-        s._bins = dict(zip(accumulate(w.keys), w.counts, strict=True))
+        s._w = w  # buckets are decoded when first needed: many answers never need them
         s.zero = w.zero
         s.count = w.zero + sum(w.counts)
         s.min, s.max = w.min, w.max

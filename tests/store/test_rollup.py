@@ -102,6 +102,9 @@ def test_merged_parts_and_folds_equal_naive(ss: list[Span], cut: int) -> None:
     assert_matches(merged, naive(ss, "minute"))
     assert_matches(merged.fold("hour"), naive(ss, "hour"))
     assert_matches(merged.fold("day"), naive(ss, "day"))
+    # A reader after hours or days gets them from the stored hour fold.
+    assert_matches(Rollup.from_bytes(merged.to_bytes(), "hour"), naive(ss, "hour"))
+    assert_matches(Rollup.from_bytes(merged.to_bytes(), "day"), naive(ss, "day"))
     hourly = Rollup("hour")
     hourly.add_spans(ss)
     assert_matches(hourly, naive(ss, "hour"))
@@ -137,3 +140,14 @@ def test_unknown_version_is_refused() -> None:
     data = msgspec.msgpack.encode([99, "minute", [], [], [], [[1, "new-layout"]]])
     with pytest.raises(RollupVersionError):
         Rollup.from_bytes(data)
+
+
+def test_version_1_without_hour_fold_still_reads() -> None:
+    import msgspec
+
+    r = Rollup()
+    r.add_span(Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="n", start_ns=T0, end_ns=T0 + 5, model="m"))
+    _version, gran, services, kinds, models, rows, _hours = msgspec.msgpack.decode(r.to_bytes())
+    v1 = msgspec.msgpack.encode([1, gran, services, kinds, models, rows])
+    assert Rollup.from_bytes(v1) == r
+    assert Rollup.from_bytes(v1, "hour") == r.fold("hour")
