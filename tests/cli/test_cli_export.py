@@ -100,3 +100,13 @@ def test_status_words() -> None:
     with pytest.raises(ValueError, match="unset, ok, error"):
         status_code("failed")
     assert span_record(_spans(1)[0]).status == "error"
+
+
+def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # what an install without the extra looks like
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ExportError, match=r"pip install 'agenttrace\[parquet\]'"):
+        export_spans(_spans(2), tmp_path / "x.parquet", "parquet")
+    assert list(tmp_path.iterdir()) == []
