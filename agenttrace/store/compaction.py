@@ -52,6 +52,7 @@ __all__ = [
     "HourRollupFile",
     "compact",
     "hour_rollup_path",
+    "live_segments",
     "maintenance_lock",
     "read_hour_rollup",
     "read_manifests",
@@ -169,6 +170,17 @@ def superseded(manifests: dict[str, list[CompactionManifest]], footer_of: Callab
             ):
                 out.update(os.path.join(day_path, s) for s in m.sources)
     return out
+
+
+def live_segments(data_dir: str | os.PathLike[str]) -> list[SegmentInfo]:
+    """``list_segments`` without the sources of a compaction whose output is in place:
+    what every reader should read (each span exactly once)."""
+    manifests = read_manifests(data_dir)  # before listing: see QueryEngine.segments
+    infos = list_segments(data_dir)
+    if not manifests:
+        return infos
+    gone = superseded(manifests, _footer_or_none)
+    return [i for i in infos if i.path not in gone]
 
 
 def _footer_or_none(path: str) -> object | None:
