@@ -124,9 +124,16 @@ class ErrorReport(msgspec.Struct, kw_only=True):
 
 
 def _aggregate(
-    engine: Any, since_ns: int | None, until_ns: int | None, group_by: list[str], where: SpanFilter | None = None
+    engine: Any,
+    since_ns: int | None,
+    until_ns: int | None,
+    group_by: list[str],
+    where: SpanFilter | None = None,
+    *,
+    latency: bool = True,
 ) -> AggregateResult:
-    return engine.aggregate(group_by, since_ns=since_ns, until_ns=until_ns, where=where)
+    # latency=False lets the engine skip the sketches when a report shows no percentiles.
+    return engine.aggregate(group_by, since_ns=since_ns, until_ns=until_ns, where=where, latency=latency)
 
 
 def _key(row: AggregateRow, name: str) -> str:
@@ -189,7 +196,7 @@ def cost_report(
     """Tokens by type, cost and share of the total, grouped ``by`` model, service, kind or day."""
     if by not in COST_GROUPS:
         raise ValueError(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}")
-    res = _aggregate(engine, since_ns, until_ns, [by], where)
+    res = _aggregate(engine, since_ns, until_ns, [by], where, latency=False)
     total = sum(r.cost_usd for r in res.rows)
     rows = [
         CostRow(
@@ -265,7 +272,7 @@ def error_report(
     and the ``recent`` latest failed spans."""
     if by not in PERF_GROUPS:
         raise ValueError(f"cannot group errors by {by!r}: use one of {', '.join(PERF_GROUPS)}")
-    res = _aggregate(engine, since_ns, until_ns, [by], where)
+    res = _aggregate(engine, since_ns, until_ns, [by], where, latency=False)
     rows = [
         ErrorRow(key=_key(r, by), count=r.count, errors=r.errors, error_rate=r.errors / r.count)
         for r in res.rows
