@@ -39,6 +39,14 @@ static inline void at_bump(uint64_t *p, uint64_t n) {
 
 /* Producer claim word: 0 = free. Acquire on success so the claimant sees everything
  * the previous holder wrote before its release in at_unlock. */
+/* Single-writer counter bumped last in a batch: a reader that load-acquires it also
+ * sees every counter bumped before it. */
+static inline void at_bump_release(uint64_t *p, uint64_t n) {
+    atomic_store_explicit((_Atomic uint64_t *)p,
+                          atomic_load_explicit((_Atomic uint64_t *)p, memory_order_relaxed) + n,
+                          memory_order_release);
+}
+
 static inline int at_try_lock(uint64_t *p, uint64_t token) {
     uint64_t expected = 0;
     return atomic_compare_exchange_strong_explicit((_Atomic uint64_t *)p, &expected, token,

@@ -8,6 +8,7 @@ from agenttrace._native.recv_py import COUNTERS as COUNTERS
 from agenttrace._native.recv_py import POLL_MS as POLL_MS
 from agenttrace._native.recv_py import SEQ_TABLE_SIZE as SEQ_TABLE_SIZE
 from agenttrace._native.recv_py import SEQ_WAYS as SEQ_WAYS
+from agenttrace._native.recv_py import check_datagram_socket as check_datagram_socket
 from agenttrace._native.recv_py import classify as classify
 from agenttrace._native.recv_py import socket_drops as socket_drops
 

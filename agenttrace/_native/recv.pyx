@@ -28,7 +28,9 @@ from agenttrace._native.ring cimport (
     Ring,
     RingC,
     at_bump,
+    at_bump_release,
     at_flag_load,
+    at_load_acquire,
     at_flag_store,
     at_load_relaxed,
     at_store_relaxed,
@@ -42,9 +44,28 @@ from agenttrace._native.ring cimport (
     sched_yield,
 )
 
-from agenttrace._native.recv_py import BATCH, COUNTERS, POLL_MS, SEQ_TABLE_SIZE, SEQ_WAYS, classify, socket_drops
+from agenttrace._native.recv_py import (
+    BATCH,
+    COUNTERS,
+    POLL_MS,
+    SEQ_TABLE_SIZE,
+    SEQ_WAYS,
+    check_datagram_socket,
+    classify,
+    socket_drops,
+)
 
-__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "SEQ_WAYS", "Receiver", "classify", "socket_drops"]
+__all__ = [
+    "BATCH",
+    "COUNTERS",
+    "POLL_MS",
+    "SEQ_TABLE_SIZE",
+    "SEQ_WAYS",
+    "Receiver",
+    "check_datagram_socket",
+    "classify",
+    "socket_drops",
+]
 
 log = logging.getLogger("agenttrace.recv")
 
@@ -127,12 +148,11 @@ cdef inline void seq_see(RecvState *s, uint64_t sender, uint32_t seq) noexcept n
 
 
 cdef inline bint check(RecvState *s, const uint8_t *d, size_t n, int msg_flags) noexcept nogil:
-    """Count one received datagram; True when it may go into a ring (not yet counted)."""
+    """Count a drop or track the sequence of one datagram; True when it may go into a
+    ring (then not yet counted). `received` is bumped per batch, after the outcomes."""
     cdef int v
     cdef uint64_t sender
     cdef uint32_t seq
-    at_bump(&s.counters[C_RECEIVED], 1)
-    at_bump(&s.counters[C_BYTES], n)
     v = classify_c(d, n)
     if v == V_BAD_MAGIC:
         at_bump(&s.counters[C_BAD_MAGIC], 1)
@@ -150,6 +170,12 @@ cdef inline bint check(RecvState *s, const uint8_t *d, size_t n, int msg_flags) 
         at_bump(&s.counters[C_OVERSIZE], 1)
         return False
     return True
+
+
+cdef inline void count_received(RecvState *s, int n, uint64_t nbytes) noexcept nogil:
+    # Last, with release: whoever sees `received` include a datagram also sees its outcome.
+    at_bump(&s.counters[C_BYTES], nbytes)
+    at_bump_release(&s.counters[C_RECEIVED], <uint64_t>n)
 
 
 cdef inline void read_overflow(RecvState *s, msghdr *m) noexcept nogil:
@@ -213,7 +239,7 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
     cdef char *data
     cdef unsigned int i, slots
     cdef int n
-    cdef uint64_t records = 0, payload = 0, full = 0
+    cdef uint64_t records = 0, payload = 0, full = 0, nbytes = 0
     if ring == NULL:
         return 0
     region = ring_reserve(ring, stride, s.batch * stride, &got)
@@ -230,6 +256,7 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
         for i in range(<unsigned int>n):
             read_overflow(s, &s.msgs[i].msg_hdr)
             length = s.msgs[i].msg_len
+            nbytes += length
             data = region + i * stride + 4
             if not check(s, <const uint8_t *>data, length, s.msgs[i].msg_hdr.msg_flags):
                 continue
@@ -243,6 +270,7 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
         ring_commit(ring, <size_t>(cursor - region), records, payload)
         ring_release_claim(ring)
         at_bump(&s.counters[C_ACCEPTED], records)
+        count_received(s, n, nbytes)
         return n
     # No room for even one slot in the emptiest ring: all are full. Drain anyway.
     ring_commit(ring, 0, 0, 0)
@@ -252,6 +280,7 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
     for i in range(<unsigned int>(n if n > 0 else 0)):
         read_overflow(s, &s.msgs[i].msg_hdr)
         length = s.msgs[i].msg_len
+        nbytes += length
         # Flags say "truncated" for every drained datagram; only the length tells oversize.
         if check(s, <const uint8_t *>(s.scratch + i * DRAIN_SLOT), length, 0):
             full += 1
@@ -259,6 +288,8 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
         ring_count_dropped(ring, full, 0)
         at_bump(&s.counters[C_RING_FULL], full)
     ring_release_claim(ring)
+    if n > 0:
+        count_received(s, n, nbytes)
     return n
 
 
@@ -314,6 +345,7 @@ cdef class Receiver:
             raise ValueError("a receiver needs at least one ring")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
+        check_datagram_socket(fd)
         self.transport = transport
         self._given = list(rings)
         self._attached = []
@@ -407,7 +439,11 @@ cdef class Receiver:
     def stats(self):
         """A snapshot of the counters (see the module docstring of recv_py)."""
         cdef int i
+        # `received` first, with acquire: the outcomes read after it cover at least as
+        # many datagrams (received <= accepted + dropped_* in every snapshot).
+        cdef uint64_t received = at_load_acquire(&self.st.counters[C_RECEIVED])
         out = {name: at_load_relaxed(&self.st.counters[i]) for i, name in enumerate(COUNTERS)}
+        out["received"] = received
         drops = socket_drops(self.st.fd) if self._fd_open else self._final_drops
         out["kernel_dropped"] = max(out["kernel_dropped"], drops)
         return out

@@ -3,7 +3,8 @@ datagram's 20-byte header, tracks every sender's sequence numbers and pushes the
 datagram into the emptiest ring.
 
 Every datagram read from the socket is counted in ``received`` and in exactly one
-outcome: ``accepted`` (now in a ring) or one of the ``dropped_*`` counters. Besides,
+outcome: ``accepted`` (now in a ring) or one of the ``dropped_*`` counters. The
+outcome is counted first, so a snapshot never shows more ``received`` than outcomes. Besides,
 ``lost`` counts sequence numbers never seen (gaps), ``reordered`` datagrams that came
 after a later one of the same sender, and ``kernel_dropped`` the socket's own drop
 counter (SO_RXQ_OVFL) as last reported by the kernel.
@@ -32,7 +33,17 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BATCH", "COUNTERS", "POLL_MS", "SEQ_TABLE_SIZE", "SEQ_WAYS", "Receiver", "classify", "socket_drops"]
+__all__ = [
+    "BATCH",
+    "COUNTERS",
+    "POLL_MS",
+    "SEQ_TABLE_SIZE",
+    "SEQ_WAYS",
+    "Receiver",
+    "check_datagram_socket",
+    "classify",
+    "socket_drops",
+]
 
 log = logging.getLogger("agenttrace.recv")
 
@@ -79,6 +90,16 @@ def socket_drops(fd: int) -> int:
     if len(raw) < 4 * (_SK_MEMINFO_DROPS + 1):
         return 0
     return struct.unpack_from("=I", raw, 4 * _SK_MEMINFO_DROPS)[0]
+
+
+def check_datagram_socket(fd: int) -> None:
+    """Raise OSError (ENOTSOCK) unless ``fd`` is a socket, ValueError unless a datagram one."""
+    sock = socket.socket(fileno=fd)
+    try:
+        if sock.type != socket.SOCK_DGRAM:
+            raise ValueError(f"fd {fd} is a {sock.type.name} socket; a receiver needs a datagram socket")
+    finally:
+        sock.detach()
 
 
 # classify() outcomes
@@ -154,6 +175,7 @@ class Receiver:
             raise ValueError("a receiver needs at least one ring")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
+        check_datagram_socket(fd)
         self.transport = transport
         self._rings = list(rings)
         self._max_record = min(r.max_record for r in self._rings)
@@ -240,25 +262,25 @@ class Receiver:
             for level, kind, data in anc:
                 if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
                     c["kernel_dropped"] = max(c["kernel_dropped"], _U32.unpack_from(data)[0])
-            c["received"] += 1
+            c[self._outcome(view, n, ring)] += 1
+            # Last: whoever sees a datagram in `received` also sees its outcome.
             c["bytes"] += n
-            verdict = classify(view[:HEADER_SIZE], n)
-            if verdict == BAD_MAGIC:
-                c["dropped_bad_magic"] += 1
-                continue
-            if verdict == UNKNOWN_VERSION:
-                c["dropped_unknown_version"] += 1
-                continue
-            if verdict == TRUNCATED:
-                c["dropped_truncated"] += 1
-                continue
-            sender, seq = _ID_SEQ.unpack_from(view, 8)
-            lost, reordered = self._seq.see(sender, seq)
-            c["lost"] += lost
-            c["reordered"] += reordered
-            if n > self._max_record:
-                c["dropped_oversize"] += 1
-            elif ring.push(view[:n]):
-                c["accepted"] += 1
-            else:
-                c["dropped_ring_full"] += 1
+            c["received"] += 1
+
+    def _outcome(self, view: memoryview, n: int, ring: Any) -> str:
+        verdict = classify(view[:HEADER_SIZE], n)
+        if verdict == BAD_MAGIC:
+            return "dropped_bad_magic"
+        if verdict == UNKNOWN_VERSION:
+            return "dropped_unknown_version"
+        if verdict == TRUNCATED:
+            return "dropped_truncated"
+        sender, seq = _ID_SEQ.unpack_from(view, 8)
+        lost, reordered = self._seq.see(sender, seq)
+        self._counts["lost"] += lost
+        self._counts["reordered"] += reordered
+        if n > self._max_record:
+            return "dropped_oversize"
+        if ring.push(view[:n]):
+            return "accepted"
+        return "dropped_ring_full"

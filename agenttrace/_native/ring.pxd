@@ -10,6 +10,7 @@ cdef extern from "at_atomic.h":
     uint64_t at_load_relaxed(uint64_t *p) noexcept nogil
     void at_store_relaxed(uint64_t *p, uint64_t v) noexcept nogil
     void at_bump(uint64_t *p, uint64_t n) noexcept nogil
+    void at_bump_release(uint64_t *p, uint64_t n) noexcept nogil
     bint at_try_lock(uint64_t *p, uint64_t token) noexcept nogil
     void at_unlock(uint64_t *p) noexcept nogil
     int at_flag_load(int *p) noexcept nogil

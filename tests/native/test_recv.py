@@ -216,6 +216,17 @@ def test_constructor_refuses_bad_arguments(make_ring, recv_mod, pair) -> None:
         recv_mod.Receiver(b.fileno(), [ring], "tcp")
     with pytest.raises(ValueError):
         recv_mod.Receiver(b.fileno(), [], "unix")
+    r, w = os.pipe()
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        with pytest.raises(OSError):
+            recv_mod.Receiver(r, [ring], "unix")  # not a socket
+        with pytest.raises(ValueError, match="datagram"):
+            recv_mod.Receiver(tcp.fileno(), [ring], "udp")
+    finally:
+        os.close(r)
+        os.close(w)
+        tcp.close()
 
 
 def test_compiled_receiver_feeds_twin_rings(pair) -> None:
