@@ -2,7 +2,7 @@
 
 Only ``/api/v1/live`` is polled every 250 ms (one small JSON object, and the widgets
 redraw only when the collector's sample time moves on, about once a second); the
-sessions, per-kind percentiles and today's cost are polled every 1.5 s. A poll
+sessions, per-kind percentiles and today's cost are polled every 2 s. A poll
 never blocks the event loop and never overlaps itself: a tick is skipped while the
 previous request of its kind is still in flight.
 
@@ -52,7 +52,7 @@ class AgentTraceTop(App[None]):
         client: CollectorClient,
         *,
         live_interval_s: float = 0.25,
-        slow_interval_s: float = 1.5,
+        slow_interval_s: float = 2.0,
         active_since: str = "15m",
         clock: Callable[[], float] = time.time,
         poll: bool = True,
@@ -100,6 +100,9 @@ class AgentTraceTop(App[None]):
         async def run() -> None:
             try:
                 await job()
+            except Exception as exc:  # a bug must show as a banner, not vanish in a worker
+                self._set_unreachable(f"agenttrace top: internal error: {type(exc).__name__}: {exc}")
+                raise
             finally:
                 self._inflight.discard(group)
 

@@ -101,7 +101,8 @@ class MainScreen(Screen[None]):
             self.query_one(SessionTable).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if isinstance(event.data_table, SessionTable) and event.row_key.value is not None:
+        table = event.data_table
+        if isinstance(table, SessionTable) and (session_id := table.session_at(event.cursor_row)) is not None:
             from .traces import SessionTracesScreen
 
-            self.app.push_screen(SessionTracesScreen(str(event.row_key.value)))
+            self.app.push_screen(SessionTracesScreen(session_id))

@@ -7,8 +7,10 @@ from textual.widgets import DataTable
 
 from ..format import duration_ns, human, percent
 from ..models import LiveSnapshot, PerformanceRow
+from ._slots import CellKey, sync_rows
 
 COLUMNS = ("KIND", "SPANS/S", "ERR%", "P50", "P95", "P99")
+WIDTHS = (12, 7, 5, 6, 6, 6)  # cells are updated in place, so widths are fixed up front
 
 
 class KindTable(DataTable):
@@ -16,8 +18,7 @@ class KindTable(DataTable):
 
     DEFAULT_CSS = """
     KindTable {
-        height: auto;
-        max-height: 7;
+        height: 7;
         border-top: solid $primary-darken-2;
     }
     """
@@ -28,10 +29,11 @@ class KindTable(DataTable):
         self._snap: LiveSnapshot | None = None
         self._latency: dict[str, PerformanceRow] = {}
         self._shown: list[tuple] = []
+        self._slot_state: list[list[CellKey]] = []
 
     def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
+        for name, width in zip(COLUMNS, WIDTHS, strict=True):
+            self.add_column(name, key=name, width=width)
 
     def show_live(self, snap: LiveSnapshot) -> None:
         self._snap = snap
@@ -61,14 +63,12 @@ class KindTable(DataTable):
         if rows == self._shown:
             return  # nothing changed: skip the relayout
         self._shown = rows
-        self.clear()
+        cells = []
         for row in rows:
             style = "bold red" if row[2] not in ("0%", "<0.1%") else ""
-            self.add_row(
-                Text(row[0]),
-                *(Text(c, justify="right", style=style if i == 1 else "") for i, c in enumerate(row[1:])),
-                key=row[0],
-            )
+            rest = [Text(c, justify="right", style=style if i == 1 else "") for i, c in enumerate(row[1:])]
+            cells.append([Text(row[0]), *rest])
+        self._slot_state = sync_rows(self, cells, self._slot_state)
 
 
 def _ms(value: float | None) -> str:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from ..format import ago, duration_s, human, usd
 from ..models import SessionSummary
+from ._slots import CellKey, sync_rows
 
 # (header, sort key, default descending?)
 COLUMNS: tuple[tuple[str, Callable[[SessionSummary, float], Any], bool], ...] = (
@@ -63,6 +64,8 @@ class SessionTable(DataTable):
         self._rows: list[SessionSummary] = []
         self._now = 0.0
         self._shown: list[tuple] = []
+        self._slot_state: list[list[CellKey]] = []
+        self._order: list[str] = []  # session id in each row slot
 
     def on_mount(self) -> None:
         for name, width in zip(HEADERS, WIDTHS, strict=True):
@@ -93,9 +96,11 @@ class SessionTable(DataTable):
 
     @property
     def selected_session(self) -> str | None:
-        if not self.row_count:
-            return None
-        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        return self.session_at(self.cursor_row)
+
+    def session_at(self, row: int) -> str | None:
+        """The session id shown in ``row`` (rows are slots: their keys are positions)."""
+        return self._order[row] if 0 <= row < len(self._order) else None
 
     # --- sorting ---------------------------------------------------------
 
@@ -152,17 +157,20 @@ class SessionTable(DataTable):
         keep = self.selected_session
         keep_index = self.cursor_row
         self._shown = cells
-        self.clear()
-        for r, c in zip(rows, cells, strict=True):
-            self.add_row(
+        self._order = [r.session_id for r in rows]
+        texts = [
+            [
                 Text(c[0], overflow="ellipsis", no_wrap=True),
                 Text(c[1], overflow="ellipsis", no_wrap=True),
                 *(Text(v, justify="right") for v in c[2:7]),
                 Text(c[7], justify="right", style="bold red" if r.errors else ""),
-                key=r.session_id,
-            )
-        if keep is not None:
+            ]
+            for r, c in zip(rows, cells, strict=True)
+        ]
+        self._slot_state = sync_rows(self, texts, self._slot_state)
+        if keep is not None and rows:
+            # Follow the selected session to its new place (or stay put if it left).
             index = next((i for i, r in enumerate(rows) if r.session_id == keep), min(keep_index, len(rows) - 1))
-            if index >= 0:
+            if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
         self._update_title()
