@@ -458,10 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     print(
         f"agenttrace ingest bench: {cores} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"{args.senders} senders, {args.duration:g} s per run, median of {args.repeats}",
+        f"{args.senders} senders, {args.duration:g} s per run, median of {args.repeats}; "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the machine competes for its cores)",
         flush=True,
     )
-    results: dict[str, Any] = {"cores": cores, "args": vars(args), "modes": {}}
+    results: dict[str, Any] = {"cores": cores, "loadavg_start": os.getloadavg(), "args": vars(args), "modes": {}}
     workdir = tempfile.mkdtemp(prefix="agenttrace-sink-")
     try:
         for mode in modes:
@@ -488,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_mode(mode, results["modes"].get(mode))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    results["loadavg_end"] = os.getloadavg()
     _print_summary(results)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -547,7 +549,8 @@ def _print_summary(results: dict) -> None:
             summary["single_vs_sink"] = ratio
             print(f"single / sink = {ratio:.2f}   target >= 0.80  {'met' if ratio >= 0.8 else 'MISSED'}")
     results["summary"] = summary
-    print("\nJSON: " + json.dumps({"cores": results["cores"], "summary": summary}))
+    print(f"load average at the end: {results['loadavg_end'][0]:.1f} on {results['cores']} cores")
+    print("\nJSON: " + json.dumps({"cores": results["cores"], "loadavg": results["loadavg_end"], "summary": summary}))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,18 @@ spread datagrams over the rings freely. A worker therefore only:
 
 Crash window, and the choice made: the ring's ``pop_many`` advances the ring's tail
 when it returns, so a datagram popped but not yet in the WAL lives only in this
-process. Rather than ask the ring for a peek/commit pair (at-least-once plus
-dedupe on replay), the worker keeps the window to one batch and *counts* it: the
-counter block records ``popped`` before the batch is worked and ``done`` after each
-batch is stored or dropped. A restarted worker finds ``popped - done`` datagrams
-unaccounted for and counts them as ``dropped{reason="worker_crash"}``, so
-``sent = stored + dropped + lost`` still holds exactly. Everything in the ring (not
-yet popped) and in the WAL (replayed by ``SegmentWriter.open()``) is kept.
+process. Rather than ask the ring for a peek/commit pair (at-least-once plus dedupe
+on replay), the worker keeps that window to one batch (``BATCH`` datagrams) and
+*accounts* for it exactly. The counter block records ``popped`` before a batch is
+worked; before ``append_batch`` it records the batch's record count, span count and
+the WAL sequence number its first record will get (``appending*``); after it, the
+stored counters and ``done``. A restarted worker compares ``popped - done`` with
+the WAL (:func:`agenttrace.store.wal.scan_wal`): records of the interrupted append
+that reached the WAL (or were already sealed and rotated out) are counted as stored
+— the writer replays them — and every other unfinished datagram as
+``dropped{reason="worker_crash"}``. So ``sent = stored + dropped + lost`` still holds
+exactly, and everything in the ring (not yet popped) and in the WAL is kept. The one
+residual race is a kill between the adjacent counter stores of the commit.
 
 The worker never handles SIGINT/SIGTERM itself: the main process owns shutdown and
 sets the block's ``drain`` word; the worker empties its ring, seals and exits 0. A

@@ -47,6 +47,14 @@ def test_spans_sent_are_stored_counted_and_shown(start_collector):
     assert live["received_total"] == 21
     assert len(live["workers"]) == 2 and all(w["alive"] for w in live["workers"])
 
+    # The query API is mounted on the same app and answers from the store once sealed.
+    trace = unix_spans[0]
+    deadline = time.monotonic() + 20
+    while (found := c.get(f"/api/v1/traces/{trace.trace_id.hex()}"))[0] != 200:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+    assert trace.span_id.hex().encode() in found[1]
+
     # SIGTERM: drained, sealed, exit 0; every span is in a sealed segment.
     assert c.stop() == 0
     assert "stopped: 507 spans stored" in c.output()
