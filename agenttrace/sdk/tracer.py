@@ -433,12 +433,15 @@ def _preview(value: Any, s: LiveSpan) -> str | None:
 # --- factories ------------------------------------------------------------------------------
 
 
-def span(name: str, kind: str = "custom", *, traceparent: str | RemoteParent | None = None, **attributes: Any) -> Any:
+def span(
+    name: str, /, kind: str = "custom", *, traceparent: str | RemoteParent | None = None, **attributes: Any
+) -> Any:
     """A span as a context manager (``with`` / ``async with``) or decorator.
 
     ``traceparent`` (a header string or :func:`agenttrace.extract_traceparent`'s result)
-    makes the span a child of a span in another process. Keyword arguments become
-    attributes.
+    makes the span a child of a span in another process. Other keyword arguments become
+    attributes (``name`` too; set attributes called ``kind`` or ``traceparent`` with
+    ``s.set_attribute``).
     """
     if _mode != 1:
         if _mode == 0:
@@ -471,7 +474,7 @@ def _make(name: str, kind: str, attributes: Mapping[str, Any] | None, extra: Map
     return s
 
 
-def llm(name: str, *, model: str = "", provider: str = "", **attributes: Any) -> Any:
+def llm(name: str, /, *, model: str = "", provider: str = "", **attributes: Any) -> Any:
     """A model call. Inside, record tokens with ``g.set_usage(...)`` or
     ``g.record_anthropic(response)`` / ``g.record_openai(response)``.
 
@@ -485,17 +488,17 @@ def llm(name: str, *, model: str = "", provider: str = "", **attributes: Any) ->
     return s
 
 
-def tool(name: str, **attributes: Any) -> Any:
+def tool(name: str, /, **attributes: Any) -> Any:
     """A tool call (``kind="tool"``)."""
     return span(name, "tool", **attributes)
 
 
-def agent(name: str, **attributes: Any) -> Any:
+def agent(name: str, /, **attributes: Any) -> Any:
     """One run of an agent (``kind="agent"``), usually the root of a trace."""
     return span(name, "agent", **attributes)
 
 
-def retrieval(name: str, **attributes: Any) -> Any:
+def retrieval(name: str, /, **attributes: Any) -> Any:
     """A retrieval step (``kind="retrieval"``): vector search, document lookup."""
     return span(name, "retrieval", **attributes)
 
@@ -506,7 +509,7 @@ def current_span() -> Any:
 
 
 def observe(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, kind: str = "custom", **attributes: Any
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, kind: str = "custom", **attributes: Any
 ) -> Any:
     """Trace every call of a function: ``@at.observe`` or ``@at.observe(name=, kind=)``.
 

@@ -8,51 +8,9 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from sdk_helpers import Recorder, Sink  # type: ignore[import-not-found]
 
-import agenttrace as at
-from agenttrace import wire
-from agenttrace.model import Span
 from agenttrace.sdk import runtime
-
-
-class Sink:
-    """A bound datagram socket standing in for the collector."""
-
-    def __init__(self, family: int, address: str | tuple[str, int]) -> None:
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind(address)
-        self.sock.setblocking(False)
-        if family == socket.AF_UNIX:
-            self.endpoint = f"unix://{address}"
-        else:
-            self.endpoint = f"udp://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def datagrams(self, wait: float = 0.0) -> list[bytes]:
-        """Every datagram received so far (waiting up to ``wait`` s for the first)."""
-        out: list[bytes] = []
-        if wait:
-            self.sock.settimeout(wait)
-            try:
-                out.append(self.sock.recv(65536))
-            except (TimeoutError, BlockingIOError):
-                return out
-            finally:
-                self.sock.setblocking(False)
-        while True:
-            try:
-                out.append(self.sock.recv(65536))
-            except BlockingIOError:
-                return out
-
-    def decoded(self, wait: float = 0.0) -> list[wire.Datagram]:
-        return [wire.decode(d) for d in self.datagrams(wait)]
-
-    def spans(self, wait: float = 0.0) -> list[Span]:
-        return [s for d in self.decoded(wait) for s in d.spans]
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -70,28 +28,6 @@ def unix_sink() -> Iterator[Sink]:
         sink.close()
 
 
-class Recorder:
-    """The SDK configured to send to a sink; ``spans()`` flushes and returns what arrived."""
-
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-
-    def configure(self, **kw: object) -> None:
-        kw.setdefault("service", "tests")
-        kw.setdefault("endpoint", self.sink.endpoint)
-        at.configure(**kw)  # type: ignore[arg-type]
-
-    def spans(self) -> list[Span]:
-        assert at.flush(5)
-        return self.sink.spans()
-
-    def by_name(self) -> dict[str, Span]:
-        spans = self.spans()
-        names = [s.name for s in spans]
-        assert len(set(names)) == len(names), f"duplicate span names: {names}"
-        return {s.name: s for s in spans}
-
-
 @pytest.fixture(autouse=True)
 def _pristine_sdk() -> Iterator[None]:
     """Leave the SDK unconfigured after every test, as a fresh process would find it."""
@@ -104,4 +40,4 @@ def rec(udp_sink: Sink) -> Iterator[Recorder]:
     recorder = Recorder(udp_sink)
     recorder.configure()
     yield recorder
-    at.shutdown()
+    runtime.reset()

@@ -1,11 +1,17 @@
-"""Helpers for SDK tests that need a fresh interpreter."""
+"""Helpers for SDK tests: a datagram sink standing in for the collector, a recorder
+that configures the SDK to send to it, and a fresh-interpreter runner."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import agenttrace as at
+from agenttrace import wire
+from agenttrace.model import Span
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,3 +32,65 @@ def run_python(
         text=True,
         timeout=timeout,
     )
+
+
+class Sink:
+    """A bound datagram socket standing in for the collector."""
+
+    def __init__(self, family: int, address: str | tuple[str, int]) -> None:
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(address)
+        self.sock.setblocking(False)
+        if family == socket.AF_UNIX:
+            self.endpoint = f"unix://{address}"
+        else:
+            self.endpoint = f"udp://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def datagrams(self, wait: float = 0.0) -> list[bytes]:
+        """Every datagram received so far (waiting up to ``wait`` s for the first)."""
+        out: list[bytes] = []
+        if wait:
+            self.sock.settimeout(wait)
+            try:
+                out.append(self.sock.recv(65536))
+            except (TimeoutError, BlockingIOError):
+                return out
+            finally:
+                self.sock.setblocking(False)
+        while True:
+            try:
+                out.append(self.sock.recv(65536))
+            except BlockingIOError:
+                return out
+
+    def decoded(self, wait: float = 0.0) -> list[wire.Datagram]:
+        return [wire.decode(d) for d in self.datagrams(wait)]
+
+    def spans(self, wait: float = 0.0) -> list[Span]:
+        return [s for d in self.decoded(wait) for s in d.spans]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Recorder:
+    """The SDK configured to send to a sink; ``spans()`` flushes and returns what arrived."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def configure(self, **kw: object) -> None:
+        kw.setdefault("service", "tests")
+        kw.setdefault("endpoint", self.sink.endpoint)
+        at.configure(**kw)  # type: ignore[arg-type]
+
+    def spans(self) -> list[Span]:
+        assert at.flush(5)
+        return self.sink.spans()
+
+    def by_name(self) -> dict[str, Span]:
+        spans = self.spans()
+        names = [s.name for s in spans]
+        assert len(set(names)) == len(names), f"duplicate span names: {names}"
+        return {s.name: s for s in spans}

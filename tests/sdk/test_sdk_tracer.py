@@ -363,3 +363,11 @@ def test_unprintable_exception_still_propagates(rec) -> None:
     assert span.status == 2
     assert span.status_message == "Weird: <unprintable exception>"
     assert span.events[0].attributes["exception.type"].endswith("Weird")
+
+
+def test_attribute_called_name_is_an_attribute(rec) -> None:
+    with at.span("call", name="customer-name", kind="tool"), at.tool("t", name="n2"):
+        pass
+    spans = rec.by_name()
+    assert spans["call"].attributes == {"name": "customer-name"} and spans["call"].kind == "tool"
+    assert spans["t"].attributes == {"name": "n2"}
