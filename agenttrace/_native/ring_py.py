@@ -227,6 +227,8 @@ class Ring:
             return self._push(data)
 
     def _push(self, data: bytes | bytearray | memoryview) -> bool:
+        if type(data) is not bytes:
+            data = memoryview(data).cast("B")  # lengths in bytes, whatever the item format
         q = self._q
         n = len(data)
         if n > self._max_record:

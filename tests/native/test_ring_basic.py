@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import struct
 from multiprocessing.shared_memory import SharedMemory
 
@@ -110,3 +111,11 @@ def test_close_refused_while_a_receiver_holds_the_ring(make_ring) -> None:
     with pytest.raises(RuntimeError, match="receiver"):
         ring.close()
     ring.pinned -= 1
+
+
+def test_push_takes_any_contiguous_buffer_by_its_bytes(make_ring) -> None:
+    ring = make_ring(1 << 16)
+    words = array.array("I", [1, 2, 3])
+    assert ring.push(words)
+    assert ring.push(memoryview(b"abcdef")[1:4])
+    assert ring.pop_many(5) == [words.tobytes(), b"bcd"]
