@@ -89,6 +89,7 @@ class _Seg:
     """One sealed segment as the engine sees it: footer facts, reader, cached rollups."""
 
     __slots__ = (
+        "_hour",
         "_rollup",
         "created",
         "day_dir",
@@ -115,6 +116,7 @@ class _Seg:
         self.max_end: int = f.max_end_ns
         self.created: int = getattr(f, "created_unix_ns", 0)
         self._rollup: Rollup | None = None
+        self._hour: Rollup | None = None
 
     def may_hold(self, flt: SpanFilter, trace_id: bytes | None) -> bool:
         """False when the footer proves the segment holds no span matching ``flt``."""
@@ -142,9 +144,9 @@ class _Seg:
 
     def hour_rollup(self) -> Rollup:
         """The segment's rollup folded into hours (the section stores that fold: cheap)."""
-        if self._rollup is not None:
-            return self._rollup.fold("hour")
-        return self._load_rollup("hour")
+        if self._hour is None:
+            self._hour = self._rollup.fold("hour") if self._rollup is not None else self._load_rollup("hour")
+        return self._hour
 
     def _load_rollup(self, granularity: str | None) -> Rollup:
         try:
@@ -164,37 +166,42 @@ class _Seg:
 
 
 class _DayIndex:
-    """Hour and day rollups of the live segments of one day directory."""
+    """Hour and day rollups of the live segments of one day directory (with latency
+    sketches merged, or without when only sums were asked for so far)."""
 
-    __slots__ = ("levels", "members")
+    __slots__ = ("latency", "levels", "members")
 
-    def __init__(self) -> None:
+    def __init__(self, latency: bool) -> None:
+        self.latency = latency
         self.members: dict[str, tuple[int, int, int]] = {}  # path -> stamp
         self.levels: dict[str, Rollup] = {"hour": Rollup("hour"), "day": Rollup("day")}
 
 
 class _Index:
     """Hour and day rollups per day directory: from the compactor's hour rollup file when
-    it covers exactly the live segments, else folded here from the segments' minute
-    rollups (once: segments never change) and grown as segments appear."""
+    it covers exactly the live segments, else folded here from the hour folds stored in
+    the segments' rollup sections (once: segments never change) and grown as segments
+    appear."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.days: dict[str, _DayIndex] = {}
+        self.days: dict[tuple[str, bool], _DayIndex] = {}
 
-    def levels(self, segs: Sequence[_Seg], level: str, skipped: list[SkippedSegment]) -> list[Rollup]:
+    def levels(self, segs: Sequence[_Seg], level: str, skipped: list[SkippedSegment], latency: bool) -> list[Rollup]:
         by_day: dict[str, list[_Seg]] = {}
         for s in segs:
             by_day.setdefault(s.day_dir, []).append(s)
-        for gone in set(self.days) - set(by_day):
-            del self.days[gone]
+        for key in [k for k in self.days if k[0] not in by_day]:
+            del self.days[key]
         out = []
         for day_dir, members in by_day.items():
             now = {s.path: s.stamp for s in members}
-            idx = self.days.get(day_dir)
+            idx = self.days.get((day_dir, True))
+            if (idx is None or idx.members != now) and not latency:
+                idx = self.days.get((day_dir, False))
             if idx is None or idx.members != now:
-                idx = self._build(day_dir, members, now, idx, skipped)
-                self.days[day_dir] = idx
+                idx = self._build(day_dir, members, now, self.days.get((day_dir, latency)), skipped, latency)
+                self.days[(day_dir, latency)] = idx
             out.append(idx.levels[level])
         return out
 
@@ -205,18 +212,19 @@ class _Index:
         now: dict[str, tuple[int, int, int]],
         old: _DayIndex | None,
         skipped: list[SkippedSegment],
+        latency: bool,
     ) -> _DayIndex:
         from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup
 
         covers = {(s.name, s.rows, s.created) for s in members}
         f = read_hour_rollup(hour_rollup_path(self.data_dir, os.path.basename(day_dir)))
         if f is not None and f[0] == covers:
-            idx = _DayIndex()
+            idx = _DayIndex(latency)
             idx.members = now
-            idx.levels = {"hour": f[1], "day": f[1].fold("day")}
+            idx.levels = {"hour": f[1], "day": f[1].fold("day", sketch=latency)}
             return idx
         if old is None or any(now.get(p) != st for p, st in old.members.items()):
-            old = _DayIndex()  # a member was replaced or removed: start again
+            old = _DayIndex(latency)  # a member was replaced or removed: start again
         for s in members:
             if s.path in old.members:
                 continue
@@ -225,12 +233,12 @@ class _Index:
             except (SegmentCorruptError, StoreError) as exc:
                 skipped.append(_skip(s.path, exc))
                 continue
-            old.levels["hour"].merge(r)
-            old.levels["day"].merge(r)
+            old.levels["hour"].merge(r, sketch=latency)
+            old.levels["day"].merge(r, sketch=latency)
             old.members[s.path] = s.stamp
         if any(p not in old.members for p in now):
             # a member could not be read: do not cache an index that lacks it
-            partial = _DayIndex()
+            partial = _DayIndex(latency)
             partial.levels = old.levels
             partial.members = {}
             return partial
@@ -787,7 +795,7 @@ class QueryEngine:
                             skipped.append(_skip(seg.path, exc))
             else:
                 with self._lock:
-                    sources = self._index.levels(segs, level, skipped)
+                    sources = self._index.levels(segs, level, skipped, latency)
             for r in sources:
                 for k, row in r.rows.items():
                     if (a is None or k[0] >= a) and (b is None or k[0] < b) and key_ok(k):

@@ -274,11 +274,11 @@ class Rollup:
 
     # --- combining -------------------------------------------------------------
 
-    def merge(self, other: Rollup) -> Rollup:
+    def merge(self, other: Rollup, *, sketch: bool = True) -> Rollup:
         """Add ``other`` into this rollup (in place) and return it.
 
         ``other`` may be finer than this rollup (a minute rollup into an hour one);
-        it may not be coarser.
+        it may not be coarser. ``sketch=False`` sums everything but latency.
         """
         size = BUCKET_NS[self.granularity]
         if BUCKET_NS[other.granularity] > size:
@@ -288,9 +288,9 @@ class Rollup:
             key = (b - b % size, *rest)
             mine = rows.get(key)  # type: ignore[arg-type]
             if mine is None:
-                rows[key] = r.copy()  # type: ignore[index]
+                rows[key] = RollupRow().merge(r, sketch=sketch)  # type: ignore[index]
             else:
-                mine.merge(r)
+                mine.merge(r, sketch=sketch)
         return self
 
     def merge_row(self, key: RollupKey, row: RollupRow) -> None:
@@ -303,9 +303,9 @@ class Rollup:
         else:
             mine.merge(row)
 
-    def fold(self, granularity: str = "hour") -> Rollup:
-        """A new rollup of the same spans with coarser buckets."""
-        return Rollup(granularity).merge(self)
+    def fold(self, granularity: str = "hour", *, sketch: bool = True) -> Rollup:
+        """A new rollup of the same spans with coarser buckets (``sketch=False``: no latency)."""
+        return Rollup(granularity).merge(self, sketch=sketch)
 
     def select(self, since_ns: int | None = None, until_ns: int | None = None) -> Rollup:
         """A new rollup of the rows whose bucket starts within ``[since_ns, until_ns)``."""

@@ -77,6 +77,18 @@ def _pack(bins: dict[int, int]) -> tuple[int, int]:
     return base, int.from_bytes(lanes.tobytes(), "little")
 
 
+def _pack_sorted(keys: list[int], counts: list[int]) -> tuple[int, int]:
+    if not keys:
+        return 0, 0
+    base = keys[0]
+    lanes = array("Q", bytes(8 * (keys[-1] - base + 1)))
+    for k, c in zip(keys, counts, strict=True):
+        lanes[k - base] = c
+    if sys.byteorder != "little":
+        lanes.byteswap()
+    return base, int.from_bytes(lanes.tobytes(), "little")
+
+
 def _lanes(big: int) -> array:
     lanes = array("Q")
     lanes.frombytes(big.to_bytes((big.bit_length() + 63) // 64 * 8, "little"))
@@ -125,6 +137,7 @@ class LatencySketch:
     def _load(self) -> None:
         w = self._w
         if w is not None:
+            self._packed = None
             if len(w.keys) != len(w.counts):
                 raise ValueError("sketch has more bucket keys than counts or the reverse")
             self._bins = dict(zip(accumulate(w.keys), w.counts, strict=True))
@@ -140,8 +153,15 @@ class LatencySketch:
         return self._bins
 
     def _pack(self) -> tuple[int, int]:
-        if self._w is not None:
-            self._load()
+        w = self._w
+        if w is not None:
+            # straight from the wire to lanes, without building the dict
+            if self._packed is None:
+                keys = list(accumulate(w.keys))
+                if len(keys) != len(w.counts):
+                    raise ValueError("sketch has more bucket keys than counts or the reverse")
+                self._packed = _pack_sorted(keys, w.counts)
+            return self._packed
         if self._bins is None:
             return self._base, self._big
         if self._packed is None:
