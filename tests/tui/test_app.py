@@ -100,7 +100,7 @@ async def test_drill_down_session_trace_span(collector: RecordedCollector) -> No
         await pilot.press("enter")
         assert isinstance(app.screen, SessionTracesScreen) and app.screen.session_id == "sess-code-7f3a"
         await wait_for(pilot, lambda: app.screen.query_one(TraceTable).row_count == 3)
-        assert "coding-agent · session sess-code-7f3a · 3 traces" in screen_text(app)
+        assert "session sess-code-7f3a (coding-agent) · 3 traces · 31 errors" in screen_text(app)
         await pilot.press("down", "down", "enter")  # oldest: "fix failing test"
         assert isinstance(app.screen, TraceScreen) and app.screen.trace_id == recorded.TRACE_IDS[0]
         await wait_for(pilot, lambda: app.screen.query_one(Waterfall).row_count == 8)

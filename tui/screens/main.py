@@ -28,7 +28,6 @@ class MainScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "filter"),
-        Binding("less_than_sign", "sort(-1)", "sort", key_display="<>"),
     ]
 
     def __init__(self, url: str) -> None:
@@ -79,9 +78,6 @@ class MainScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.add_class("-shown")
         box.focus()
-
-    def action_sort(self, step: int) -> None:
-        self.query_one(SessionTable).action_sort_by(step)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one(SessionTable).set_filter(event.value)

@@ -59,8 +59,8 @@ class SessionTracesScreen(Screen[None]):
         self.query_one(TraceTable).show(detail.traces)
         s = detail.summary
         title = (
-            f"{s.service} · session {self.session_id} · {len(detail.traces)} traces"
-            f" · {human(s.tokens.total_tokens)} tokens · {usd(s.cost_usd)} · {s.errors} errors"
+            f"session {self.session_id} ({s.service}) · {len(detail.traces)} traces · {s.errors} errors"
+            f" · {human(s.tokens.total_tokens)} tokens · {usd(s.cost_usd)}"
         )
         self.query_one("#title", Static).update(Text(title))
 

@@ -45,7 +45,8 @@ class SessionTable(DataTable):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("less_than_sign,comma", "sort_by(-1)", "sort ←", show=False),
+        Binding("enter", "select_cursor", "traces"),
+        Binding("less_than_sign,comma", "sort_by(-1)", "sort", key_display="<>"),
         Binding("greater_than_sign,full_stop", "sort_by(1)", "sort →", show=False),
         Binding("r", "reverse_sort", "reverse", show=False),
     ]

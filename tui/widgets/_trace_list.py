@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from ..format import duration_ns, human, usd
@@ -20,6 +22,8 @@ class TraceTable(DataTable):
     DEFAULT_CSS = """
     TraceTable { height: 1fr; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "waterfall")]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
