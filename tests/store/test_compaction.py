@@ -22,6 +22,7 @@ from agenttrace.store.compaction import (
     HourRollupFile,
     compact,
     hour_rollup_path,
+    live_segments,
     read_hour_rollup,
 )
 from agenttrace.store.layout import list_segments
@@ -156,6 +157,7 @@ def test_sigkill_at_each_step_keeps_every_span_once(store: tuple[Path, list[Span
     _, err = p.communicate(timeout=120)
     assert p.returncode == -signal.SIGKILL, err.decode()
     assert seen_span_ids(d) == want
+    assert sum(SegmentReader(i.path).footer.rows for i in live_segments(d)) == len(spans)
     assert answers(d) == before
     compact(d, hour_rollups=False)  # recovers, then compacts the rest
     assert seen_span_ids(d) == want
