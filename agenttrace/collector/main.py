@@ -177,7 +177,7 @@ class _Collector:
         loop.add_signal_handler(signal.SIGHUP, self._reload)
 
         maintenance = asyncio.create_task(self._maintenance())
-        notifier = _notifier()
+        self.notifier = notifier = _notifier()
         ready_said = False
         watchdog_every = notifier.watchdog_interval_s if notifier is not None else None
         next_watchdog = 0.0
@@ -317,8 +317,13 @@ class _Collector:
         for name in ("udp_addresses", "unix_path", "http_address", "workers", "data_dir"):
             if getattr(cfg, name) != getattr(self.cfg, name):
                 log.warning("SIGHUP: %s changed; restart the collector to apply it", name)
+        notifier = getattr(self, "notifier", None)
+        if notifier is not None:
+            notifier.reloading()
         self.sup.reload()
         log.info("SIGHUP: log reopened, configuration reloaded")
+        if notifier is not None:
+            notifier.ready()
 
     def _close_sockets(self) -> None:
         for sock in self.sockets:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 from collector_helpers import datagrams, make_spans, stored_spans
@@ -182,3 +184,29 @@ def test_readyz_fails_when_the_store_is_not_writable(start_collector):
         assert status == 503 and b'"store_writable":false' in body
     finally:
         os.chmod(c.data_dir, 0o700)
+
+
+SDK_AGENT = """
+import sys, agenttrace as at
+at.configure(service="sdk-agent", endpoint=sys.argv[1])
+for i in range(int(sys.argv[2])):
+    with at.llm("chat", model="gpt-4o", provider="openai") as g:
+        g.set_usage(input_tokens=10, output_tokens=2)
+assert at.flush(timeout=10)
+print(at.stats()["sent"])
+"""
+
+
+def test_spans_from_the_sdk_over_the_unix_socket_are_stored(start_collector):
+    c = start_collector("--workers", "1")
+    out = subprocess.run(
+        [sys.executable, "-c", SDK_AGENT, f"unix://{c.unix_path}", "300"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "300"
+    key = 'agenttrace_spans_total{kind="llm",model="gpt-4o",service="sdk-agent",status="unset"}'
+    m = c.wait_for(lambda m: m.get(STORED) == 300 and m.get(key) == 300)
+    assert m['agenttrace_tokens_total{model="gpt-4o",service="sdk-agent",type="output"}'] == 600
+    assert m["agenttrace_datagrams_lost_total"] == 0
+    assert c.stop() == 0
+    assert len(stored_spans(c.data_dir)) == 300
