@@ -431,12 +431,15 @@ class SegmentWriter:
 
 
 def _rollup_bytes(spans: Sequence[Span]) -> bytes | None:
-    """The segment's rollup section (None until agenttrace.store.rollup exists)."""
+    """The segment's rollup section, or None if it cannot be built: the spans matter
+    more than their summary, so a rollup failure never blocks a seal (readers rebuild
+    a missing rollup from the columns)."""
     try:
         from agenttrace.store.rollup import Rollup
-    except ImportError:
-        return None  # TODO(rollups): always present once store/rollup.py has landed
-    rollup = Rollup()
-    for span in spans:
-        rollup.add_span(span)
-    return rollup.to_bytes()
+
+        rollup = Rollup()
+        rollup.add_spans(spans)
+        return rollup.to_bytes()
+    except Exception:
+        log.exception("building the rollup section failed; sealing the segment without it")
+        return None

@@ -349,3 +349,18 @@ def test_an_idle_writer_trims_its_wal(tmp_path):
     w.tick()
     assert scan_wal(wal_path(tmp_path, 0)).records == []
     w.close()
+
+
+def test_a_failing_rollup_never_blocks_a_seal(tmp_path, monkeypatch):
+    from agenttrace.store import rollup
+
+    def broken(self, spans):
+        raise RuntimeError("bug in the rollup")
+
+    monkeypatch.setattr(rollup.Rollup, "add_spans", broken)
+    spans = [make_span(i) for i in range(3)]
+    with SegmentWriter(tmp_path, 0) as w:
+        w.append(b"raw", spans)
+    [info] = list_segments(tmp_path)
+    assert SegmentReader(info.path).rollup_bytes() is None
+    assert stored(tmp_path) == spans
