@@ -94,3 +94,16 @@ def test_example_config_is_valid_and_matches_the_defaults():
     example = Path(__file__).resolve().parents[2] / "examples" / "collector.toml"
     cfg = load_config(example, environ={})
     assert cfg == load_config(environ={})  # the example restates every default
+
+
+def test_the_command_reports_a_bad_value_and_exits_2(tmp_path: Path):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "agenttrace.cli", "collector", "--workers", "-3", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "config key 'collector.workers' in flags: got -3, expected an integer >= 0" in out.stderr
+    assert not list(tmp_path.iterdir())  # nothing was created or bound
