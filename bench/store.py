@@ -133,7 +133,7 @@ def _median_time(fn, reps: int) -> tuple[float, float]:
     return first, statistics.median(times)
 
 
-def run(n: int, reps: int, workdir: Path, seed: int) -> dict:
+def run(n: int, reps: int, workdir: Path, seed: int, compact_first: bool = False) -> dict:
     import duckdb
     import pyarrow.parquet as pq
 
@@ -193,6 +193,14 @@ def run(n: int, reps: int, workdir: Path, seed: int) -> dict:
     w_zstd.close()
     del chunk
     gc.collect()
+
+    compact_s = None
+    if compact_first:
+        from agenttrace.store.compaction import compact
+
+        t0 = time.perf_counter()
+        compact(data_dir)  # merges small segments, writes hour rollups of complete days
+        compact_s = time.perf_counter() - t0
 
     seg_bytes = sum(p.stat().st_size for p in (data_dir / "segments").rglob("*.seg"))
     segments = len(list((data_dir / "segments").rglob("*.seg")))
@@ -312,6 +320,7 @@ def run(n: int, reps: int, workdir: Path, seed: int) -> dict:
             "spans_per_s_one_core": n / write_s,
             "seconds": write_s,
             "generate_seconds": gen_s,
+            "compaction_seconds": compact_s,
         },
         "queries": results,
         "reps": reps,
@@ -331,7 +340,10 @@ def _print(r: dict) -> None:
         print(f"  {k:<22} {v:8.1f}")
     print(f"  Parquet+LZ4 / ours: {r['bytes_ratio_parquet_lz4_over_ours']:.2f}x  (target >= 1.0)\n")
     w = r["write"]
-    print(f"write: {w['spans_per_s_one_core']:,.0f} spans/s on one core ({w['seconds']:.1f} s)\n")
+    print(f"write: {w['spans_per_s_one_core']:,.0f} spans/s on one core ({w['seconds']:.1f} s)")
+    if w["compaction_seconds"] is not None:
+        print(f"compaction before the queries: {w['compaction_seconds']:.1f} s")
+    print()
     print(f"queries (warm = median of {r['reps']}; cold = fresh engine / fresh DuckDB connection)")
     head = f"  {'query':<26}{'ours warm':>11}{'DuckDB warm':>13}{'ratio':>8}"
     print(head + f"{'ours cold':>11}{'DuckDB cold':>13}{'ratio':>8}")
@@ -353,13 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temporary one, removed)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--compact", action="store_true", help="run compaction (and hour rollups) before the queries")
     args = ap.parse_args(argv)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        r = run(args.spans, args.reps, args.dir, args.seed)
+        r = run(args.spans, args.reps, args.dir, args.seed, args.compact)
     else:
         with tempfile.TemporaryDirectory(prefix="agenttrace-bench-") as d:
-            r = run(args.spans, args.reps, Path(d), args.seed)
+            r = run(args.spans, args.reps, Path(d), args.seed, args.compact)
     _print(r)
     print("\n" + json.dumps(r, indent=2))
     if args.json:

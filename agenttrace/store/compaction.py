@@ -232,8 +232,8 @@ def _runs(infos: list[SegmentInfo], small: Callable[[SegmentInfo], bool], max_by
 def compact(
     data_dir: str | os.PathLike[str],
     *,
-    small_bytes: int = 4 << 20,
-    target_bytes: int = 64 << 20,
+    small_bytes: int = 1 << 20,
+    target_bytes: int = 8 << 20,
     hour_rollups: bool = True,
     clock: Callable[[], int] = time.time_ns,
     _crash_at: str | None = None,
