@@ -133,6 +133,11 @@ class _Collector:
             max_label_values=cfg.metrics.max_label_values,
             history=LiveHistory(started_at=started),
         )
+        # Signals first: a SIGTERM during startup must still drain the workers.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_event.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
         self.sup = sup = Supervisor(cfg, config_path=self.config_path, overrides=self.overrides)
         state.supervisor = sup
         sup.start()
@@ -153,16 +158,17 @@ class _Collector:
         cfg = self.cfg
         try:
             lines = self._bind(sup.rings)
+            server, server_task, http_line = await self._start_http(state)
         except OSError as exc:
             print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
+            for receiver in self.receivers:
+                receiver.stop()
             self._close_sockets()
             await asyncio.to_thread(sup.drain, 5.0)
             sup.close()
             return 1
         state.receivers = [(r.transport, r) for r in self.receivers]
         state.receivers_bound = True
-
-        server, server_task, http_line = await self._start_http(state)
         if http_line:
             lines.append(http_line)
         _say(f"agenttrace-collector (pid {os.getpid()})")
@@ -170,11 +176,6 @@ class _Collector:
             _say(f"  listening {line}")
         _say(f"  storing   {data_dir}")
         _say(f"  workers   {cfg.workers}")
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop_event.set)
-        loop.add_signal_handler(signal.SIGHUP, self._reload)
 
         maintenance = asyncio.create_task(self._maintenance())
         self.notifier = notifier = _notifier()

@@ -210,3 +210,20 @@ def test_spans_from_the_sdk_over_the_unix_socket_are_stored(start_collector):
     assert m["agenttrace_datagrams_lost_total"] == 0
     assert c.stop() == 0
     assert len(stored_spans(c.data_dir)) == 300
+
+
+def test_an_address_in_use_is_reported_and_nothing_is_left_running(tmp_path):
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "agenttrace.collector.main", "--data-dir", str(tmp_path / "d"),
+             "--udp", "127.0.0.1:0", "--unix", "off", "--http", f"127.0.0.1:{port}", "--workers", "1"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        taken.close()
+    assert out.returncode == 1
+    assert "cannot listen" in out.stderr and "Address already in use" in out.stderr
