@@ -75,6 +75,16 @@ def _get_uvarint(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int
         shift += 7
 
 
+def _pick(values: list, rows: list[int] | None) -> list:
+    if rows is None:
+        return values
+    n = len(values)
+    for r in rows:
+        if not 0 <= r < n:  # no negative indexing: the compiled build refuses it too
+            raise IndexError("list index out of range")
+    return [values[r] for r in rows]
+
+
 def _unzigzag(u: int) -> int:
     return (u >> 1) ^ -(u & 1)
 
@@ -96,7 +106,7 @@ def decode_varints(data: bytes, count: int, offset: int = 0, rows: list[int] | N
     for _ in range(count):
         u, pos = _get_uvarint(data, pos, end)
         out.append(_unzigzag(u))
-    return out if rows is None else [out[r] for r in rows]
+    return _pick(out, rows)
 
 
 def encode_deltas(values: Sequence[int]) -> bytes:
@@ -127,7 +137,7 @@ def decode_deltas(data: bytes, count: int, offset: int = 0, rows: list[int] | No
             v -= 1 << 64
         out.append(v)
         prev = v
-    return out if rows is None else [out[r] for r in rows]
+    return _pick(out, rows)
 
 
 def encode_blobs(values: Sequence[bytes]) -> bytes:
@@ -157,11 +167,7 @@ def decode_blobs(data: bytes, count: int, offset: int = 0, rows: list[int] | Non
         pos += n
     if keep_all:
         return out
-    result = []
-    for r in rows:
-        p, n = starts[r]
-        result.append(bytes(data[p : p + n]))
-    return result
+    return [bytes(data[p : p + n]) for p, n in _pick(starts, rows)]
 
 
 def encode_fixed(values: Sequence[bytes], width: int) -> bytes:
@@ -178,7 +184,7 @@ def decode_fixed(data: bytes, count: int, width: int, offset: int = 0, rows: lis
         raise ValueError(f"fixed-width column needs {count * width} bytes, has {len(data) - offset}")
     if rows is None:
         return [bytes(data[offset + i * width : offset + (i + 1) * width]) for i in range(count)]
-    return [bytes(data[offset + r * width : offset + (r + 1) * width]) for r in rows]
+    return [bytes(data[offset + r * width : offset + (r + 1) * width]) for r in _pick(list(range(count)), rows)]
 
 
 def dict_encode(values: Sequence[object]) -> tuple[list[object], list[int]]:

@@ -102,3 +102,19 @@ def test_stub_twin_and_compiled_module_name_the_same_functions():
     assert all(callable(getattr(TWIN, n)) for n in names)
     if COMPILED is not None:
         assert set(COMPILED.__all__) == names
+
+
+@pytest.mark.parametrize("row", [-1, 3])
+def test_rows_out_of_range_raise_index_error_in_both_builds(columns_mod, row):
+    m = columns_mod
+    calls = [
+        lambda: m.decode_varints(m.encode_varints([1, 2, 3]), 3, 0, [row]),
+        lambda: m.decode_deltas(m.encode_deltas([1, 2, 3]), 3, 0, [row]),
+        lambda: m.decode_blobs(m.encode_blobs([b"a", b"b", b"c"]), 3, 0, [row]),
+        lambda: m.decode_fixed(b"aabbcc", 3, 2, 0, [row]),
+        lambda: m.decode_bitmap(m.encode_bitmap([True, False, True]), 3, 0, [row]),
+        lambda: m.decode_dict(m.encode_dict([b"a"], [0, 0, 0]), 3, [row]),
+    ]
+    for call in calls:
+        with pytest.raises(IndexError):
+            call()
