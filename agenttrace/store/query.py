@@ -130,7 +130,7 @@ class _Seg:
         for dim in ("service", "kind", "model"):
             want = getattr(flt, dim)
             have = getattr(f, dim + "s", None)
-            if want is not None and have is not None and want not in have:
+            if want is not None and have and want not in have:  # empty: the footer does not say
                 return False
         if trace_id is not None and not self.reader.may_contain_trace(trace_id):
             return False
