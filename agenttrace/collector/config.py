@@ -89,8 +89,9 @@ class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wal_rotate_s: float = 600.0  # ...or this old
     max_pending_rows: int = 1_000_000  # refuse appends (counted as store_error) while seals keep failing
     compress: bool = True  # LZ4 column blocks
-    retention_days: float = 0  # delete segments whose spans are all older; 0 = keep forever
-    retention_max_bytes: int = 0  # delete the oldest segments beyond this total; 0 = no limit
+    # Delete segments whose spans are all older; 0 = keep forever. Whole days at least:
+    # a worker's newest segment must outlive its WAL (docs/architecture.md, exactly-once rule).
+    retention_days: float = 0
     maintenance_interval_s: float = 300.0  # compaction + retention pass; 0 = never (run it yourself)
 
 
@@ -168,8 +169,7 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "store.wal_fsync_interval_ms": ("an integer >= 1", lambda v: v >= 1),
     "store.wal_rotate_bytes": ("an integer >= 1", lambda v: v >= 1),
     "store.wal_rotate_s": ("a number >= 0", lambda v: v >= 0),
-    "store.retention_days": ("a number of days >= 0 (0 = keep forever)", lambda v: v >= 0),
-    "store.retention_max_bytes": ("an integer >= 0 (0 = no limit)", lambda v: v >= 0),
+    "store.retention_days": ("0 (keep forever) or a number of days >= 1", lambda v: v == 0 or v >= 1),
     "store.maintenance_interval_s": ("a number >= 0 (0 = never)", lambda v: v >= 0),
     "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),
     "metrics.publish_interval_ms": ("an integer >= 10", lambda v: v >= 10),

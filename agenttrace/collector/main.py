@@ -344,14 +344,10 @@ def run_maintenance(data_dir: str, cfg: CollectorConfig) -> None:
     stats = compact(data_dir)
     log.debug("compaction: %s", stats)
     store = cfg.store
-    if store.retention_days > 0 or store.retention_max_bytes > 0:
+    if store.retention_days > 0:
         from agenttrace.store.retention import apply_retention
 
-        kept = apply_retention(
-            data_dir,
-            max_age_s=store.retention_days * 86400 if store.retention_days > 0 else None,
-            max_bytes=store.retention_max_bytes or None,
-        )
+        kept = apply_retention(data_dir, max_age_s=store.retention_days * 86400)
         if kept.deleted_segments:
             log.info("retention: deleted %d segments (%d bytes)", kept.deleted_segments, kept.deleted_bytes)
 
