@@ -27,7 +27,7 @@ from agenttrace.errors import (
     UnknownVersionError,
     WireError,
 )
-from agenttrace.model import Span
+from agenttrace.model import Event, Span
 
 __all__ = [
     "FLAG_LZ4",
@@ -188,21 +188,40 @@ def _plain(value: object) -> object:
         return _fallback(value)
 
 
+def _clean_str(text: str) -> str:
+    # Lone surrogates (from surrogateescape-decoded bytes) cannot be UTF-8 encoded.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return _clean_str(value)
+    if isinstance(value, dict):
+        return {_clean_str(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return _plain(value)
+
+
 def _encode_span(span: Span) -> bytes | None:
     try:
         return _safe_encoder.encode(span)
     except Exception:
         pass
+    # Slow path, for the rare span that carries something msgpack cannot: non-str
+    # attribute keys, ints beyond 64 bits, lone surrogates. Clean every field and retry.
     try:
-        span = msgspec.structs.replace(
-            span,
-            attributes={str(k): _plain(v) for k, v in span.attributes.items()},
-            events=[
-                msgspec.structs.replace(e, attributes={str(k): _plain(v) for k, v in e.attributes.items()})
-                for e in span.events
-            ],
-        )
-        return _safe_encoder.encode(span)
+        fields = {name: getattr(span, name) for name in span.__struct_fields__}
+        for name, value in fields.items():
+            if isinstance(value, str):
+                fields[name] = _clean_str(value)
+        fields["tags"] = [_clean_str(str(t)) for t in span.tags]
+        fields["attributes"] = _clean(span.attributes)
+        fields["events"] = [
+            Event(_clean_str(str(e.name)), e.time_ns, _clean(e.attributes))  # type: ignore[arg-type]
+            for e in span.events
+        ]
+        return _safe_encoder.encode(Span(**fields))
     except Exception:
         return None
 

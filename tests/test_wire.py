@@ -344,3 +344,17 @@ def test_unencodable_attribute_values_travel_as_repr() -> None:
     (gram,) = wire.batch([make_span(attributes={"obj": Thing(), "big": 2**80})], sender_id=1, seq=0)
     attrs = wire.decode(gram).spans[0].attributes
     assert attrs == {"obj": "<thing>", "big": str(2**80)}
+
+
+def test_lone_surrogates_are_replaced_not_dropped() -> None:
+    bad = "bytes \udcff here"
+    span = make_span(
+        name=bad, input_preview=bad, tags=[bad], attributes={bad: [bad]}, events=[Event(bad, 1, {"k": bad})]
+    )
+    stats: dict[str, int] = {}
+    (gram,) = wire.batch([span], sender_id=1, seq=0, stats=stats)
+    got = wire.decode(gram).spans[0]
+    assert stats == {}
+    assert got.name == got.input_preview == got.tags[0] == "bytes ? here"
+    assert got.attributes == {"bytes ? here": ["bytes ? here"]}
+    assert (got.events[0].name, got.events[0].attributes) == ("bytes ? here", {"k": "bytes ? here"})
