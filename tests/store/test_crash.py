@@ -16,7 +16,11 @@ import textwrap
 import time
 from collections import Counter
 
-from agenttrace.store import SegmentWriter, WriterConfig, open_segments
+import pytest
+
+from agenttrace import wire
+from agenttrace.model import Span
+from agenttrace.store import SegmentReader, SegmentWriter, WriterConfig, list_segments, open_segments
 
 CHILD = textwrap.dedent(
     """
@@ -95,3 +99,59 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path):
     per_datagram = Counter((int.from_bytes(s, "big") // 10) for s in span_ids)
     assert set(per_datagram.values()) == {3}
     assert w.stats.errors == 0
+
+
+def make_span(i: int) -> Span:
+    return Span(trace_id=b"t" * 16, span_id=i.to_bytes(8, "big"), name="s", start_ns=10**18 + i, end_ns=10**18 + i + 5)
+
+
+def datagram(spans: list[Span]) -> bytes:
+    return wire.encode(spans, sender_id=1, seq=0)
+
+
+class Crash(BaseException):
+    """Stands for the process dying at this exact point."""
+
+
+@pytest.mark.parametrize(
+    ("target", "nth"),
+    [
+        ("os.rename", 1),  # segment written and fsynced as *.tmp, not renamed
+        ("agenttrace.store.layout.fsync_dir", 1),  # new day directory made, nothing written
+        ("agenttrace.store.layout.fsync_dir", 2),  # renamed, directory not yet synced
+        ("os.replace", 1),  # sealed; WAL rotation about to swap in the empty log
+        ("agenttrace.store.wal.fsync_dir", 1),  # WAL swapped, directory not yet synced
+    ],
+)
+def test_a_crash_at_each_step_of_seal_and_rotate_stores_each_span_once(tmp_path, monkeypatch, target, nth):
+    import importlib
+
+    spans = [make_span(i) for i in range(12)]
+    cfg = WriterConfig(seal_rows=4, wal_rotate_bytes=1)  # every seal rotates the WAL
+    w = SegmentWriter(tmp_path, 0, cfg)
+    w.open()
+    w.append(datagram(spans[:2]), spans[:2])
+    module_name, _, attr = target.rpartition(".")
+    module = importlib.import_module(module_name)
+    real = getattr(module, attr)
+    calls = {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise Crash
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, attr, crashing)
+    with pytest.raises(Crash):
+        w.append(datagram(spans[2:6]), spans[2:6])  # crosses seal_rows: seal (and rotate)
+    monkeypatch.setattr(module, attr, real)
+    w._wal.close()  # the process is gone; nothing else runs
+    with SegmentWriter(tmp_path, 0, cfg) as w2:
+        w2.append(datagram(spans[6:]), spans[6:])
+    got = [
+        s
+        for info in sorted(list_segments(tmp_path), key=lambda i: i.seq)
+        for s in SegmentReader(info.path).read_spans()
+    ]
+    assert got == spans
