@@ -24,7 +24,9 @@ drained after the senders stopped counts against it). Every datagram is accounte
 queue refused), and the table prints whatever is ``unaccounted``.
 
 CPU is the collector's (main process + workers) user+system seconds over the run,
-divided by its wall time (1.0 = one core busy). Peak RSS sums VmHWM of those processes.
+divided by its wall time (1.0 = one core busy). Peak RSS sums VmHWM of those processes
+(the shared-memory rings count once per process that touched them); PSS, read at the
+end of the run, splits shared pages between them.
 Senders share the machine's cores with the collector, so on a small machine they are
 part of the limit; the JSON records the core count.
 """
@@ -305,6 +307,17 @@ class Collector:
                 pass
         return total / 1024
 
+    def pss_mib(self) -> float:
+        """Proportional set size now: shared pages (the rings) split between processes."""
+        total = 0
+        for pid in self.pids:
+            try:
+                m = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.M)
+                total += int(m.group(1)) if m else 0
+            except OSError:
+                pass
+        return total / 1024
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -384,6 +397,7 @@ def run_collector(mode: str, args, rate: float = 0.0) -> dict:
         cpu = c.cpu_s() - cpu0
         wall = max(t_last, max(s["t_end"] for s in sent) - 0.3) - wall0
         rss = c.peak_rss_mib()
+        pss = c.pss_mib()
         by_reason = {
             re.search(r'reason="(\w+)"', k).group(1): int(v)
             for k, v in m.items()
@@ -406,6 +420,7 @@ def run_collector(mode: str, args, rate: float = 0.0) -> dict:
             "unaccounted_datagrams": int(sent_datagrams - stored_dg - sum(by_reason.values()) - lost),
             "collector_cpu": cpu / wall if wall > 0 else 0.0,
             "peak_rss_mib": rss,
+            "pss_mib": pss,
         }
     finally:
         c.stop()
@@ -503,7 +518,7 @@ def _fmt_run(r: dict) -> str:
     return (
         f"{r['stored_per_s']:>11,.0f}/s  stored {r['stored_spans']:>10,} of {r['sent_spans']:>10,} spans  "
         f"dropped[{drops}] lost={r['lost']}{extra} unaccounted={r['unaccounted_datagrams']}  "
-        f"cpu {r['collector_cpu']:.2f} cores  rss {r['peak_rss_mib']:.0f} MiB"
+        f"cpu {r['collector_cpu']:.2f} cores  peak rss {r['peak_rss_mib']:.0f} MiB (pss {r['pss_mib']:.0f})"
     )
 
 
