@@ -226,6 +226,10 @@ def _encode_span(span: Span) -> bytes | None:
         return None
 
 
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _cut(text: str, max_bytes: int) -> str:
     raw = text.encode("utf-8", "surrogatepass")
     if len(raw) <= max_bytes:
@@ -257,8 +261,8 @@ def fit_span(span: Span, budget: int) -> bytes | None:
         # 1. previews, keeping as much as fits
         lambda s, over: replace(
             s,
-            input_preview=_cut(s.input_preview, max(0, len(s.input_preview.encode()) - over // 2 - 8)),
-            output_preview=_cut(s.output_preview, max(0, len(s.output_preview.encode()) - over // 2 - 8)),
+            input_preview=_cut(s.input_preview, max(0, _utf8_len(s.input_preview) - over // 2 - 8)),
+            output_preview=_cut(s.output_preview, max(0, _utf8_len(s.output_preview) - over // 2 - 8)),
         ),
         lambda s, over: replace(s, input_preview="", output_preview=""),
         # 2. attribute and event values
@@ -336,7 +340,10 @@ def batch(
             count("unencodable")
             continue
         if len(encoded) > budget:
-            encoded = fit_span(span, budget)
+            try:
+                encoded = fit_span(span, budget)
+            except Exception:  # a cut that trips over odd content must not sink the batch
+                encoded = None
             if encoded is None:
                 count("oversize")
                 continue

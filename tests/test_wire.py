@@ -358,3 +358,38 @@ def test_lone_surrogates_are_replaced_not_dropped() -> None:
     assert got.name == got.input_preview == got.tags[0] == "bytes ? here"
     assert got.attributes == {"bytes ? here": ["bytes ? here"]}
     assert (got.events[0].name, got.events[0].attributes) == ("bytes ? here", {"k": "bytes ? here"})
+
+
+def test_oversized_span_with_lone_surrogates_is_cut_too() -> None:
+    stats: dict[str, int] = {}
+    span = make_span(input_preview="\udcff" * 5000, attributes={"k": "v\udcff" * 2000})
+    (gram,) = wire.batch([span, make_span(name="next")], 2048, sender_id=1, seq=0, stats=stats)
+    got = wire.decode(gram).spans
+    assert stats == {"truncated": 1}
+    assert [s.name for s in got] == ["step", "next"] and "agenttrace.truncated" in got[0].attributes
+
+
+any_text = st.text(st.characters(exclude_categories=()), max_size=30)
+
+
+@settings(max_examples=40 * SCALE, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            make_span,
+            name=any_text,
+            input_preview=st.text(st.characters(exclude_categories=()), max_size=3000),
+            tags=st.lists(any_text, max_size=3),
+            attributes=st.dictionaries(any_text, any_text | st.integers() | st.none(), max_size=4),
+        ),
+        max_size=10,
+    ),
+    st.integers(512, 4096),
+)
+def test_batch_never_raises_and_accounts_for_every_span(span_list: list[Span], max_bytes: int) -> None:
+    stats: dict[str, int] = {}
+    grams = wire.batch(span_list, max_bytes, sender_id=1, seq=0, stats=stats)
+    assert all(len(g) <= max_bytes for g in grams)
+    delivered = sum(len(wire.decode(g).spans) for g in grams)
+    assert delivered + stats.get("oversize", 0) + stats.get("unencodable", 0) == len(span_list)
+    assert stats.get("unencodable", 0) == 0
