@@ -28,7 +28,7 @@ import msgspec
 from agenttrace.errors import ConfigError, SegmentCorruptError, StoreError, WireError
 from agenttrace.model import Span
 from agenttrace.store import layout
-from agenttrace.store.segment import encode_segment
+from agenttrace.store.segment import encode_segment, no_gc
 from agenttrace.store.wal import FSYNC_POLICIES, WAL_HEADER, Opener, Wal
 
 __all__ = ["SegmentWriter", "WriterConfig", "WriterStats"]
@@ -301,15 +301,16 @@ class SegmentWriter:
         day = layout.day_of(spans[0].start_ns)
         path = layout.segment_path(self.data_dir, day=day, worker=self.worker_id, seq=seq)
         try:
-            blob = encode_segment(
-                spans,
-                worker=self.worker_id,
-                seq=seq,
-                wal_first_seq=self._pending_first_seq,
-                wal_last_seq=self._pending_last_seq,
-                rollup=_rollup_bytes(spans),
-                compress=self.config.compress,
-            )
+            with no_gc():
+                blob = encode_segment(
+                    spans,
+                    worker=self.worker_id,
+                    seq=seq,
+                    wal_first_seq=self._pending_first_seq,
+                    wal_last_seq=self._pending_last_seq,
+                    rollup=_rollup_bytes(spans),
+                    compress=self.config.compress,
+                )
         except (ValueError, TypeError, OverflowError) as exc:
             err = StoreError(f"cannot encode segment {path}: {exc}")
             self._record_error(err)
