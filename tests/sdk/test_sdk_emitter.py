@@ -338,3 +338,16 @@ def test_a_full_batch_wakes_the_emitter_early(rec) -> None:
         got += rec.sink.spans(wait=0.1)
         deadline -= 1
     assert len(got) >= 512
+
+
+def test_stale_unix_socket_file_counts_as_no_listener(tmp_path) -> None:
+    path = str(tmp_path / "stale.sock")
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(path)
+    dead.close()  # the file stays, nobody reads it: a collector that crashed
+    at.configure(endpoint=f"unix://{path}", service="tests")
+    for i in range(5):
+        with at.span(f"s{i}"):
+            pass
+    assert at.flush(5)
+    assert at.stats()["dropped"] == {"no_listener": 5}
