@@ -317,24 +317,28 @@ class _Acc:
         self.users: Counter[str] = Counter()
         self.models: set[str] = set()
 
-    def add(self, c: dict[str, list], i: int) -> None:
-        self.spans += 1
-        if c["status"][i] == 2:
-            self.errors += 1
-        self.cost += c["cost_usd"][i] or 0.0
-        s, e = c["start_ns"][i], c["end_ns"][i]
-        if self.first is None or s < self.first:
-            self.first = s
-        if self.last is None or e > self.last:
-            self.last = e
+    def add_many(self, c: dict[str, list], js: Sequence[int]) -> None:
+        """Add the rows at positions ``js`` of the columns ``c``."""
+        if not js:
+            return
+        st, en, status, cost = c["start_ns"], c["end_ns"], c["status"], c["cost_usd"]
+        self.spans += len(js)
+        self.errors += sum(1 for j in js if status[j] == 2)
+        self.cost += sum(cost[j] or 0.0 for j in js)
+        first = min(st[j] for j in js)
+        last = max(en[j] for j in js)
+        if self.first is None or first < self.first:
+            self.first = first
+        if self.last is None or last > self.last:
+            self.last = last
         for f in TOKEN_FIELDS:
-            self.tok[f] += c[f][i] or 0
-        self.traces.add(c["trace_id"][i])
-        self.services[c["service"][i]] += 1
-        if c["user_id"][i]:
-            self.users[c["user_id"][i]] += 1
-        if c["model"][i]:
-            self.models.add(c["model"][i])
+            col = c[f]
+            self.tok[f] += sum(col[j] or 0 for j in js)
+        trace, service, user, model = c["trace_id"], c["service"], c["user_id"], c["model"]
+        self.traces.update(trace[j] for j in js)
+        self.services.update(service[j] for j in js)
+        self.users.update(u for j in js if (u := user[j]))
+        self.models.update(m for j in js if (m := model[j]))
 
     def summary(self, session_id: str) -> SessionSummary:
         first, last = self.first or 0, self.last or 0
@@ -414,9 +418,11 @@ class QueryEngine:
             segs = sorted(live.values(), key=lambda s: (s.min_start, s.path))
             return segs, [b for _, b in bad.values()]
 
-    def _read(self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment]) -> dict[str, list] | None:
+    def _read(
+        self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment], rows: list[int] | None = None
+    ) -> dict[str, list] | None:
         try:
-            return seg.reader.read_columns(list(names))
+            return seg.reader.read_columns(list(names), rows)
         except SegmentReplacedError:
             raise _Replaced from None
         except (SegmentCorruptError, StoreError) as exc:
@@ -499,28 +505,71 @@ class QueryEngine:
 
     # --- spans by filter ---------------------------------------------------------
 
-    def _row_matcher(self, flt: SpanFilter, tid: bytes | None) -> tuple[list[str], Callable[[dict, int], bool]]:
-        checks: list[tuple[str, Any]] = []
-        for name in ("service", "kind", "model", "status", "session_id", "user_id"):
-            v = getattr(flt, name)
-            if v is not None:
-                checks.append((name, v))
+    def _select(
+        self,
+        seg: _Seg,
+        flt: SpanFilter,
+        tid: bytes | None,
+        need: Sequence[str],
+        skipped: list[SkippedSegment],
+        *,
+        end_after: int | None = None,
+    ) -> tuple[list[int], dict[str, list]] | None:
+        """The rows of ``seg`` matching ``flt`` (and ending at or after ``end_after``) and
+        the ``need`` columns of those rows, as lists aligned with them.
+
+        Reads the start times first when the range cuts the segment, then the filter and
+        wanted columns of the rows left only. None when the segment could not be read."""
+        lo, hi = flt.since_ns, flt.until_ns
+        rows: list[int] | None = None
+        if (lo is not None and seg.min_start < lo) or (hi is not None and seg.max_start >= hi):
+            c = self._read(seg, ["start_ns"], skipped)
+            if c is None:
+                return None
+            st = c["start_ns"]
+            if lo is None:
+                rows = [i for i, v in enumerate(st) if v < hi]  # type: ignore[operator]
+            elif hi is None:
+                rows = [i for i, v in enumerate(st) if v >= lo]
+            else:
+                rows = [i for i, v in enumerate(st) if lo <= v < hi]
+            if not rows:
+                return [], {k: [] for k in need}
+        checks: list[tuple[str, Any]] = [
+            (name, getattr(flt, name))
+            for name in ("service", "kind", "model", "status", "session_id", "user_id")
+            if getattr(flt, name) is not None
+        ]
         if tid is not None:
             checks.append(("trace_id", tid))
         needle = flt.name_contains.lower() if flt.name_contains else None
-        lo, hi = flt.since_ns, flt.until_ns
-        names = ["start_ns", *(c for c, _ in checks)] + (["name"] if needle else [])
-
-        def match(c: dict, i: int) -> bool:
-            s = c["start_ns"][i]
-            if (lo is not None and s < lo) or (hi is not None and s >= hi):
-                return False
-            for col, v in checks:
-                if c[col][i] != v:
-                    return False
-            return needle is None or needle in c["name"][i].lower()
-
-        return names, match
+        names = [*need, *(c for c, _ in checks)]
+        if needle:
+            names.append("name")
+        if end_after is not None:
+            names.append("end_ns")
+        cols = self._read(seg, list(dict.fromkeys(names)), skipped, rows)
+        if cols is None:
+            return None
+        n = len(rows) if rows is not None else len(cols[names[0]]) if names else seg.rows
+        keep: list[int] | range = range(n)
+        filtered = False
+        for col, v in checks:
+            c = cols[col]
+            keep = [j for j in keep if c[j] == v]
+            filtered = True
+        if needle:
+            c = cols["name"]
+            keep = [j for j in keep if needle in c[j].lower()]
+            filtered = True
+        if end_after is not None:
+            c = cols["end_ns"]
+            keep = [j for j in keep if c[j] >= end_after]
+            filtered = True
+        base: list[int] | range = rows if rows is not None else range(n)
+        if not filtered:
+            return list(base), {k: cols[k] for k in need}
+        return [base[j] for j in keep], {k: [cols[k][j] for j in keep] for k in need}
 
     def iter_spans(self, flt: SpanFilter | None = None) -> Iterator[Span]:
         """Every span matching ``flt`` (ignoring limit and cursor), segment by segment,
@@ -528,16 +577,15 @@ class QueryEngine:
         (call :meth:`segments` first to learn about them)."""
         flt = flt or SpanFilter()
         tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
-        names, match = self._row_matcher(flt, tid)
         segs, _ = self.segments()
         for seg in segs:
             if not seg.may_hold(flt, tid):
                 continue
             try:
-                cols = self._read(seg, names, [])
-                if cols is None:
+                sel = self._select(seg, flt, tid, [], [])
+                if sel is None:
                     continue
-                rows = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
+                rows = sel[0]
                 found = self._spans_at(seg, rows, []) if rows else []
             except _Replaced:
                 raise StoreError(f"segment {seg.path} was compacted while being read; run again") from None
@@ -557,8 +605,6 @@ class QueryEngine:
                 after = (int(c_start), bytes.fromhex(c_sid))
             except ValueError:
                 raise ValueError(f"bad cursor {flt.cursor!r}: pass the next_cursor of a previous page") from None
-        names, match = self._row_matcher(flt, tid)
-        names.append("span_id")
         segs, skipped = self.segments()
         cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
         want = flt.limit + 1  # one more than a page tells whether there is a next page
@@ -570,17 +616,14 @@ class QueryEngine:
             if after is not None and seg.min_start > after[0]:
                 continue
             scanned += 1
-            cols = self._read(seg, names, skipped)
-            if cols is None:
+            sel = self._select(seg, flt, tid, ["start_ns", "span_id"], skipped)
+            if sel is None:
                 continue
-            st, sid = cols["start_ns"], cols["span_id"]
-            for i in range(len(st)):
-                if not match(cols, i):
+            rows, cols = sel
+            for i, st, sid in zip(rows, cols["start_ns"], cols["span_id"], strict=True):
+                if after is not None and (st, sid) >= after:
                     continue
-                k = (st[i], sid[i])
-                if after is not None and k >= after:
-                    continue
-                item = (st[i], sid[i], n, i)
+                item = (st, sid, n, i)
                 if len(best) < want:
                     heapq.heappush(best, item)
                 elif item > best[0]:
@@ -608,24 +651,24 @@ class QueryEngine:
     def _session_accs(
         self, segs: Iterable[_Seg], flt: SpanFilter, skipped: list[SkippedSegment], *, end_after: int | None = None
     ) -> dict[str, _Acc]:
-        names, match = self._row_matcher(flt, None)
-        need = sorted({*names, *_SUMMARY_COLUMNS, *TOKEN_FIELDS})
+        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS})
         accs: dict[str, _Acc] = {}
         for seg in segs:
             if not seg.may_hold(flt, None) or (end_after is not None and seg.max_end < end_after):
                 continue
-            cols = self._read(seg, need, skipped)
-            if cols is None:
+            sel = self._select(seg, flt, None, need, skipped, end_after=end_after)
+            if sel is None:
                 continue
-            sess, ends = cols["session_id"], cols["end_ns"]
-            for i in range(len(sess)):
-                sid = sess[i]
-                if not sid or (end_after is not None and ends[i] < end_after) or not match(cols, i):
-                    continue
+            cols = sel[1]
+            by_session: dict[str, list[int]] = {}
+            for j, sid in enumerate(cols["session_id"]):
+                if sid:
+                    by_session.setdefault(sid, []).append(j)
+            for sid, js in by_session.items():
                 acc = accs.get(sid)
                 if acc is None:
                     acc = accs[sid] = _Acc()
-                acc.add(cols, i)
+                acc.add_many(cols, js)
         return accs
 
     @_retrying
@@ -670,26 +713,28 @@ class QueryEngine:
         need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS, "name", "parent_id"})
         acc = _Acc()
         traces: dict[bytes, _Acc] = {}
-        root_names: dict[bytes, tuple[int, str]] = {}
+        root_names: dict[bytes, tuple[tuple[int, int], str]] = {}
         for seg in segs:
             if not seg.may_hold(flt, None):
                 continue
-            cols = self._read(seg, need, skipped)
-            if cols is None:
+            sel = self._select(seg, flt, None, need, skipped)
+            if sel is None or not sel[0]:
                 continue
-            for i, sid in enumerate(cols["session_id"]):
-                if sid != session_id:
-                    continue
-                acc.add(cols, i)
-                t = cols["trace_id"][i]
+            cols = sel[1]
+            acc.add_many(cols, range(len(sel[0])))
+            by_trace: dict[bytes, list[int]] = {}
+            for j, t in enumerate(cols["trace_id"]):
+                by_trace.setdefault(t, []).append(j)
+            for t, js in by_trace.items():
                 ta = traces.get(t)
                 if ta is None:
                     ta = traces[t] = _Acc()
-                ta.add(cols, i)
+                ta.add_many(cols, js)
                 # the trace's name: its root span's, else its earliest span's
-                rank = (0 if not cols["parent_id"][i] else 1, cols["start_ns"][i])
-                if t not in root_names or rank < root_names[t][0]:
-                    root_names[t] = (rank, cols["name"][i])  # type: ignore[assignment]
+                for j in js:
+                    rank = (0 if not cols["parent_id"][j] else 1, cols["start_ns"][j])
+                    if t not in root_names or rank < root_names[t][0]:
+                        root_names[t] = (rank, cols["name"][j])
         if acc.spans == 0:
             raise NotFoundError(
                 f"no session {session_id!r}" + (f" (skipped {len(skipped)} corrupt segment(s))" if skipped else "")
@@ -767,19 +812,16 @@ class QueryEngine:
         for level, a, b in pieces:
             if level == "columns":
                 sub = SpanFilter(**{**_struct_dict(flt), "since_ns": a, "until_ns": b})
-                names, match = self._row_matcher(sub, tid)
-                need = sorted({*names, *ROLLUP_COLUMNS})
                 part = Rollup(finest or "day")
                 for seg in segs:
                     if not seg.may_hold(sub, tid):
                         continue
-                    cols = self._read(seg, need, skipped)
-                    if cols is None:
+                    sel = self._select(seg, sub, tid, ROLLUP_COLUMNS, skipped)
+                    if sel is None:
                         continue
                     used_columns = True
-                    picked = [i for i in range(len(cols["start_ns"])) if match(cols, i)]
-                    if picked:
-                        part.add_columns({c: [cols[c][i] for i in picked] for c in ROLLUP_COLUMNS if c in cols})
+                    if sel[0]:
+                        part.add_columns(sel[1])
                 for k, row in part.rows.items():
                     take(k, row)
                 continue
