@@ -609,7 +609,7 @@ def read_columns_from(path: str, footer: Footer, names: Sequence[str], rows: lis
     for name in wanted:
         if name not in COLUMN_TYPES:
             raise KeyError(f"no column {name!r}; columns are {', '.join(COLUMN_NAMES)}")
-        if name not in directory:
+        if name not in directory and name in _REQUIRED:
             raise SegmentCorruptError(path, 0, f"column {name!r} is missing from the directory")
     out: dict[str, list] = {}
     start_ns = None
@@ -621,9 +621,25 @@ def read_columns_from(path: str, footer: Footer, names: Sequence[str], rows: lis
         if name == "start_ns" and start_ns is not None:
             out[name] = start_ns
             continue
-        entry = directory[name]
+        entry = directory.get(name)
+        if entry is None:
+            # A column added after this segment was written: every row holds the default.
+            out[name] = _defaults(name, footer.rows if rows is None else len(rows))
+            continue
         out[name] = decode_column(path, entry, _raw(path, entry, fetch), footer.rows, rows, start_ns)
     return out
+
+
+# Columns every v1 segment has; any other may be absent from older segments.
+_REQUIRED = frozenset(("trace_id", "span_id", "name", "start_ns", "end_ns"))
+
+
+def _defaults(name: str, n: int) -> list:
+    kind = COLUMN_TYPES[name]
+    if kind in _MSGPACK_TYPES:
+        return [{} for _ in range(n)] if kind == ATTRS else [[] for _ in range(n)]
+    value = {STR: "", BYTES: b"", INT: 0, BOOL: False, FLOAT_OPT: None}[kind]
+    return [value] * n
 
 
 def find_rows(path: str, footer: Footer, name: str, value: Any, fetch) -> list[int]:

@@ -189,3 +189,21 @@ def test_random_bit_flips_are_detected(tmp_path_factory, spans, data):
     path.write_bytes(damaged)
     with pytest.raises(SegmentCorruptError):
         SegmentReader(path).verify()
+
+
+def test_a_column_the_segment_lacks_reads_as_its_default(tmp_path):
+    """Segments written before a column existed still read: the column is its default."""
+    import zlib
+
+    import msgspec
+
+    spans = [make_span(i, cost_source="catalogue", tags=["x"]) for i in range(3)]
+    blob = encode_segment(spans, worker=0, seq=1)
+    f_off = segment.TRAILER.unpack(blob[-segment.TRAILER.size :])[0]
+    footer = SegmentData(blob).footer
+    footer.columns = [e for e in footer.columns if e.name not in ("cost_source", "tags")]
+    fb = msgspec.msgpack.encode(footer)
+    rebuilt = blob[:f_off] + fb + segment.TRAILER.pack(f_off, len(fb), zlib.crc32(fb), 1, 0, segment.MAGIC)
+    got = SegmentData(rebuilt).read_spans()
+    assert [s.cost_source for s in got] == ["", "", ""] and [s.tags for s in got] == [[], [], []]
+    assert [s.span_id for s in got] == [s.span_id for s in spans]
