@@ -509,17 +509,25 @@ def current_span() -> Any:
 
 
 def observe(
-    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, kind: str = "custom", **attributes: Any
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    kind: str = "custom",
+    capture: bool = False,
+    **attributes: Any,
 ) -> Any:
     """Trace every call of a function: ``@at.observe`` or ``@at.observe(name=, kind=)``.
 
     Works on plain, ``async``, generator and async-generator functions; a generator's
     span covers its whole iteration. Exceptions mark the span as an error and propagate
-    unchanged.
+    unchanged. ``capture=True`` records the arguments as the input preview and (for
+    plain and async functions) the return value as the output preview, subject to
+    ``capture_content``, ``mask`` and ``max_preview_chars``.
     """
     if fn is None:
-        return lambda f: _wrap(f, name, kind, attributes, None)
-    return _wrap(fn, name, kind, attributes, None)
+        return lambda f: _wrap(f, name, kind, attributes, None, capture)
+    return _wrap(fn, name, kind, attributes, None, capture)
 
 
 def _wrap(
@@ -528,6 +536,7 @@ def _wrap(
     kind: str,
     attributes: Mapping[str, Any] | None,
     extra: Mapping[str, Any] | None,
+    capture: bool = False,
 ) -> Callable[..., Any]:
     span_name = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "call")
     attrs = dict(attributes) if attributes else None
@@ -539,6 +548,8 @@ def _wrap(
         async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
             s = _make(span_name, kind, attrs, extra)
             agen = fn(*args, **kwargs)
+            if capture:
+                s.set_input(_call_args(args, kwargs))
             s._begin()
             to_send: Any = None
             to_throw: BaseException | None = None
@@ -581,6 +592,8 @@ def _wrap(
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             s = _make(span_name, kind, attrs, extra)
             gen = fn(*args, **kwargs)
+            if capture:
+                s.set_input(_call_args(args, kwargs))
             s._begin()
             to_send: Any = None
             to_throw: BaseException | None = None
@@ -620,6 +633,17 @@ def _wrap(
         return gen_wrapper
 
     if inspect.iscoroutinefunction(fn):
+        if capture:
+
+            @functools.wraps(fn)
+            async def async_capture_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with _make(span_name, kind, attrs, extra) as s:
+                    s.set_input(_call_args(args, kwargs))
+                    result = await fn(*args, **kwargs)
+                    s.set_output(result)
+                    return result
+
+            return async_capture_wrapper
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -628,9 +652,27 @@ def _wrap(
 
         return async_wrapper
 
+    if capture:
+
+        @functools.wraps(fn)
+        def capture_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _make(span_name, kind, attrs, extra) as s:
+                s.set_input(_call_args(args, kwargs))
+                result = fn(*args, **kwargs)
+                s.set_output(result)
+                return result
+
+        return capture_wrapper
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with _make(span_name, kind, attrs, extra):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def _call_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if not kwargs:
+        return list(args)
+    return {"args": list(args), "kwargs": kwargs}

@@ -371,3 +371,32 @@ def test_attribute_called_name_is_an_attribute(rec) -> None:
     spans = rec.by_name()
     assert spans["call"].attributes == {"name": "customer-name"} and spans["call"].kind == "tool"
     assert spans["t"].attributes == {"name": "n2"}
+
+
+def test_observe_capture_records_arguments_and_result(rec) -> None:
+    @at.observe(name="add", capture=True)
+    def add(a: int, b: int = 0) -> dict:
+        return {"sum": a + b}
+
+    @at.observe(name="aadd", capture=True)
+    async def aadd(a: int) -> int:
+        return a + 1
+
+    @at.observe(name="gen", capture=True)
+    def gen(n: int):
+        yield from range(n)
+
+    @at.observe(name="plain")
+    def plain(secret: str) -> str:
+        return secret
+
+    assert add(1, b=2) == {"sum": 3}
+    assert asyncio.run(aadd(41)) == 42
+    assert list(gen(2)) == [0, 1]
+    assert plain("s3cret") == "s3cret"
+    spans = rec.by_name()
+    assert spans["add"].input_preview == '{"args":[1],"kwargs":{"b":2}}'
+    assert spans["add"].output_preview == '{"sum":3}'
+    assert (spans["aadd"].input_preview, spans["aadd"].output_preview) == ("[41]", "42")
+    assert (spans["gen"].input_preview, spans["gen"].output_preview) == ("[2]", "")
+    assert (spans["plain"].input_preview, spans["plain"].output_preview) == ("", "")
