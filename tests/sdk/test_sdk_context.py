@@ -132,3 +132,25 @@ def test_default_session_id_is_stable_per_process(rec) -> None:
         pass
     spans = rec.by_name()
     assert spans["a"].session_id == spans["b"].session_id != ""
+
+
+def test_many_threads_at_once_lose_nothing_and_keep_parents(rec) -> None:
+    def worker(i: int) -> None:
+        for j in range(300):
+            with at.span(f"w{i}-{j}"), at.span(f"w{i}-{j}-leaf"):
+                pass
+
+    with at.agent("root"):
+        threads = [at.run_in_thread(worker, i) for i in range(8)]
+        for t in threads:
+            t.join()
+    spans = rec.spans()
+    assert len(spans) == 8 * 300 * 2 + 1
+    by_name = {s.name: s for s in spans}
+    root = by_name["root"]
+    for i in range(8):
+        for j in range(0, 300, 37):
+            assert by_name[f"w{i}-{j}"].parent_id == root.span_id
+            assert by_name[f"w{i}-{j}-leaf"].parent_id == by_name[f"w{i}-{j}"].span_id
+    stats = at.stats()
+    assert stats["emitted"] == stats["sent"] == len(spans)
