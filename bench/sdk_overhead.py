@@ -142,16 +142,26 @@ def main(argv: list[str] | None = None) -> int:
     result["meets_target"] = result["ratio_cpu"] <= 0.1
     st = at.stats()
     result["agenttrace_stats"] = {k: st[k] for k in ("emitted", "sent", "dropped", "datagrams_sent")}
+    # The same loop with the SDK disabled (AGENTTRACE_DISABLED=1 / configure(disabled=True)).
+    at.configure(disabled=True)
+    disabled_loop = agenttrace_loop(n)
+    disabled_loop()
+    rows = [timed(disabled_loop, lambda: None, n) for _ in range(args.reps)]
+    result["agenttrace_disabled"] = {
+        "cpu_us_median": statistics.median(r[0] for r in rows),
+        "wall_us_median": statistics.median(r[1] for r in rows),
+        "process_cpu_us_median": statistics.median(r[2] for r in rows),
+    }
     at.shutdown()
     provider.shutdown()
 
     print(
         f"SDK overhead per span (median of {args.reps} x {n} spans; {os.cpu_count()} cores, Python {result['python']})"
     )
-    print(f"{'':<16}{'cpu µs/span':>14}{'wall µs/span':>14}{'process cpu':>14}")
-    for key in ("agenttrace", "opentelemetry", "empty_loop"):
+    print(f"{'':<20}{'cpu µs/span':>14}{'wall µs/span':>14}{'process cpu':>14}")
+    for key in ("agenttrace", "opentelemetry", "agenttrace_disabled", "empty_loop"):
         r = result[key]
-        print(f"{key:<16}{r['cpu_us_median']:>14.3f}{r['wall_us_median']:>14.3f}{r['process_cpu_us_median']:>14.3f}")
+        print(f"{key:<20}{r['cpu_us_median']:>14.3f}{r['wall_us_median']:>14.3f}{r['process_cpu_us_median']:>14.3f}")
     print(
         f"ratio agenttrace/opentelemetry: cpu {result['ratio_cpu']:.3f}, wall {result['ratio_wall']:.3f}, "
         f"process cpu {result['ratio_process_cpu']:.3f} "
