@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import pytest
-import recorded
+import tui_recorded as recorded
 from agenttrace.tui import AgentTraceTop, CollectorClient, CollectorUnreachable
 from agenttrace.tui.screens import HelpScreen, SessionTracesScreen, TraceScreen
 from agenttrace.tui.widgets import Banner, SessionTable, SpanDetail, TraceTable, Waterfall
-from conftest import screen_text, wait_for
-from server import RecordedCollector
+from tui_helpers import screen_text, wait_for
+from tui_server import RecordedCollector
 
 pytestmark = pytest.mark.anyio
 SIZE = (80, 24)
@@ -28,7 +28,7 @@ def order(app: AgentTraceTop) -> list[str]:
 
 
 async def test_polling_shows_live_figures_and_sessions(collector: RecordedCollector) -> None:
-    app = make_app(collector.url)
+    app = make_app(collector.url, slow_interval_s=0.5)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "sess-code-a91b" in screen_text(app) and "today $150.07" in screen_text(app))
         text = screen_text(app)
@@ -37,7 +37,8 @@ async def test_polling_shows_live_figures_and_sessions(collector: RecordedCollec
         assert "$/min 2.81 · today $150.07" in text  # 1.84 + 0.92 + 0.05 now; 96.10 + 51.22 + 2.75 today
         assert "820ms" in text  # llm p50 from /metrics/performance
         # Only /live is polled at the fast rate.
-        assert collector.requests.count("live") > collector.requests.count("sessions")
+        await pilot.pause(1.0)
+        assert collector.requests.count("live") > 2 * collector.requests.count("sessions") > 0
 
 
 async def test_figures_follow_the_collector(collector: RecordedCollector) -> None:

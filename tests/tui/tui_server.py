@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Annotated
 
-import recorded
+import tui_recorded as recorded
 import uvicorn
 from litestar import Litestar, Router, get
 from litestar.exceptions import NotFoundException

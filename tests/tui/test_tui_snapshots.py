@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import recorded
+import tui_recorded as recorded
 from agenttrace.tui import AgentTraceTop, CollectorClient
-from server import RecordedCollector
+from tui_server import RecordedCollector
 
 SIZE = (80, 24)
 URL = "http://collector.test:4318"
