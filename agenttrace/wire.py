@@ -306,8 +306,13 @@ def batch(
     compress: bool | None = False,
     stats: dict[str, int] | None = None,
 ) -> list[bytes]:
-    """Pack spans greedily, in order, into datagrams of at most ``max_bytes`` each,
-    numbered ``seq``, ``seq + 1``, ...
+    """Pack spans, in order, into datagrams of at most ``max_bytes`` each, numbered
+    ``seq``, ``seq + 1``, ...
+
+    A group of spans is encoded in one go and split in proportion to its size until
+    each part fits (two msgpack encodes per span in the usual case, instead of one per
+    span plus a Python-level join); a lone span too big is handled by
+    :func:`fit_span`, and a group holding content msgpack refuses is packed span by span.
 
     A span too large for one datagram is cut to fit (see :func:`fit_span`). Spans that
     cannot be sent at all are counted in ``stats`` (``oversize``, ``unencodable``), as
@@ -325,19 +330,53 @@ def batch(
         raise ValueError(f"max_bytes={max_bytes} is too small for any span")
     if compress is not False and not _lz4_available():
         compress = False
-    budget = max_bytes - HEADER_SIZE - _PAYLOAD_SLACK
+    limit = max_bytes - HEADER_SIZE  # payload bytes, its array header included
+    counts: dict[str, int] = stats if stats is not None else {}
+    payloads: list[tuple[bytes, int]] = []
+    encode = _safe_encoder.encode
+    stack: list[Sequence[Span]] = [spans]
+    while stack:
+        group = stack.pop()
+        n = len(group)
+        if n == 0:
+            continue
+        payload: bytes | None = None
+        if n <= 0xFFFF:
+            try:
+                payload = encode(group)
+            except Exception:
+                payload = None
+        if payload is not None and len(payload) <= limit:
+            payloads.append((payload, n))
+            continue
+        if payload is None or n == 1:
+            payloads.extend(_pack_greedy(group, limit - _PAYLOAD_SLACK, counts))
+            continue
+        # Aim each part at ~90% of the limit so most parts fit at the first try.
+        parts = min(n, max(2, -(-len(payload) * 10 // (limit * 9))))
+        size, extra = divmod(n, parts)
+        chunks = []
+        start = 0
+        for k in range(parts):
+            end = start + size + (1 if k < extra else 0)
+            chunks.append(group[start:end])
+            start = end
+        stack.extend(reversed(chunks))
+    return [
+        frame(payload, n, sender_id=sender_id, seq=seq + i, compress=None if compress is not False else False)
+        for i, (payload, n) in enumerate(payloads)
+    ]
+
+
+def _pack_greedy(spans: Sequence[Span], budget: int, counts: dict[str, int]) -> list[tuple[bytes, int]]:
+    """Span-by-span packing: cleans what msgpack refuses, cuts what is too big."""
     payloads: list[tuple[bytes, int]] = []
     parts: list[bytes] = []
     size = 0
-
-    def count(key: str) -> None:
-        if stats is not None:
-            stats[key] = stats.get(key, 0) + 1
-
     for span in spans:
         encoded = _encode_span(span)
         if encoded is None:
-            count("unencodable")
+            counts["unencodable"] = counts.get("unencodable", 0) + 1
             continue
         if len(encoded) > budget:
             try:
@@ -345,9 +384,9 @@ def batch(
             except Exception:  # a cut that trips over odd content must not sink the batch
                 encoded = None
             if encoded is None:
-                count("oversize")
+                counts["oversize"] = counts.get("oversize", 0) + 1
                 continue
-            count("truncated")
+            counts["truncated"] = counts.get("truncated", 0) + 1
         if parts and (size + len(encoded) > budget or len(parts) == 0xFFFF):
             payloads.append((_array_header(len(parts)) + b"".join(parts), len(parts)))
             parts, size = [], 0
@@ -355,7 +394,4 @@ def batch(
         size += len(encoded)
     if parts:
         payloads.append((_array_header(len(parts)) + b"".join(parts), len(parts)))
-    return [
-        frame(payload, n, sender_id=sender_id, seq=seq + i, compress=None if compress is not False else False)
-        for i, (payload, n) in enumerate(payloads)
-    ]
+    return payloads
