@@ -145,11 +145,7 @@ class Emitter:
             self._wake.clear()
             with self._cond:
                 requested = self._flush_requested
-            try:
-                self._drain()
-            except Exception:  # a bug here must not kill the thread: count and carry on
-                self.count("internal_error", len(self.queue))
-                self.queue.clear()
+            self._drain()
             if requested != self._flush_done:
                 with self._cond:
                     self._flush_done = requested
@@ -169,7 +165,10 @@ class Emitter:
                 pass
             with self._lock:
                 self._drained += len(chunk)
-            self._send(chunk)
+            try:
+                self._send(chunk)
+            except Exception:  # a bug here must not kill the thread: count and carry on
+                self.count("internal_error", len(chunk))
 
     def _send(self, live_spans: list[Any]) -> None:
         spans, unconvertible = self._convert_all(live_spans)

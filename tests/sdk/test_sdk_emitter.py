@@ -351,3 +351,30 @@ def test_stale_unix_socket_file_counts_as_no_listener(tmp_path) -> None:
             pass
     assert at.flush(5)
     assert at.stats()["dropped"] == {"no_listener": 5}
+
+
+def test_emitter_thread_survives_a_bug_and_counts_the_loss(rec) -> None:
+    from agenttrace.sdk import runtime
+
+    emitter = runtime._emitter
+    real = emitter.transport
+
+    class Broken:
+        def send(self, data: bytes) -> None:
+            raise RuntimeError("bug in a transport")
+
+        def close(self) -> None:
+            pass
+
+    emitter.transport = Broken()
+    for i in range(7):
+        with at.span(f"lost-{i}"):
+            pass
+    assert at.flush(5)
+    emitter.transport = real
+    with at.span("after"):
+        pass
+    assert [s.name for s in rec.spans()] == ["after"]
+    stats = at.stats()
+    assert stats["dropped"] == {"internal_error": 7}
+    assert emitter.running
