@@ -65,7 +65,8 @@ class RateLimiter:
 
     def __init__(self, rate: float, *, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate / 4))
+        # Room for a few whole traces at once, so booking a trace only waits when the rate is spent.
+        self.burst = float(burst if burst is not None else max(30.0, rate / 4))
         self.clock = clock
         self._tokens = self.burst
         self._last = clock()
@@ -409,7 +410,7 @@ async def run_service(service: Service, rate: float, duration_s: float, seed: in
     sim = Sim(rng=rng, limiter=RateLimiter(rate))
     sessions: set[asyncio.Task[None]] = set()
     # Past ~60 sessions per service the table stops being readable: simulate faster instead.
-    max_sessions = max(4, min(60, int(rate)))
+    max_sessions = max(4, min(60, int(1.5 * rate)))
     # A session runs about a span a second; start below that and let the controller add more.
     target = max(2, min(max_sessions, int(rate / 3)))
     deadline = time.monotonic() + duration_s if duration_s > 0 else math.inf
@@ -418,7 +419,7 @@ async def run_service(service: Service, rate: float, duration_s: float, seed: in
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    last_spans, last_t = 0, time.monotonic()
+    last_spans, last_t, last_waits = 0, time.monotonic(), 0
     while time.monotonic() < deadline and not stop.is_set():
         while len(sessions) < target:
             sid = f"{service.name[:4]}-{rng.getrandbits(32):08x}"
@@ -429,14 +430,17 @@ async def run_service(service: Service, rate: float, duration_s: float, seed: in
             await asyncio.wait_for(stop.wait(), min(1.0, max(0.0, deadline - time.monotonic())))
         now = time.monotonic()
         achieved = (sim.spans - last_spans) / max(1e-6, now - last_t)
-        last_spans, last_t = sim.spans, now
-        if achieved < 0.9 * rate:
+        # Sessions queued for budget: the limiter, not the sessions, sets the pace.
+        bound = sim.limiter.waits > last_waits
+        last_spans, last_t, last_waits = sim.spans, now, sim.limiter.waits
+        if bound:
+            if sim.speed > 1.0:
+                sim.speed = max(1.0, sim.speed * 0.9)  # drift back towards real time
+        elif achieved < 0.9 * rate:
             if target < max_sessions:
                 target = min(max_sessions, target + max(1, target // 2))
             else:  # out of sessions: simulate faster, in proportion to the shortfall
-                sim.speed = min(10_000.0, sim.speed * min(4.0, max(1.2, rate / max(achieved, 1.0))))
-        elif achieved > 0.97 * rate and sim.speed > 1.0:
-            sim.speed = max(1.0, sim.speed * 0.95)  # the limiter sets the pace: drift back to real time
+                sim.speed = min(10_000.0, sim.speed * min(2.0, max(1.1, rate / max(achieved, 1.0))))
     # Wind down: traces in flight finish at once (their spans end normally), none start.
     sim.stopping = True
     if sessions:
