@@ -22,6 +22,7 @@ app.add_typer(__import__("agenttrace.pricing.cli").pricing.cli.app, name="pricin
 app.command("top")(__import__("agenttrace.commands.top").commands.top.top)  # live TUI
 app.command("demo")(__import__("agenttrace.demo").demo.demo)  # simulated agent traffic
 app.command("collector")(__import__("agenttrace.collector.main").collector.main.collector_command)  # appliance
+app.add_typer(__import__("agenttrace.service").service.app, name="service")  # systemd install
 
 
 def main() -> None:
