@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -182,17 +183,29 @@ def test_sighup_reloads_and_keeps_running(start_collector, tmp_path):
     assert c.stop() == 0
 
 
-def test_readyz_fails_when_the_store_is_not_writable(start_collector):
+def test_readyz_fails_while_the_store_cannot_seal_and_recovers(start_collector):
     c = start_collector("--workers", "1")
     assert c.get("/readyz")[0] == 200
-    os.chmod(c.data_dir, 0o500)
-    try:
-        if os.access(c.data_dir, os.W_OK):  # running as root: permissions do not bind
-            return
-        status, body = c.get("/readyz")
-        assert status == 503 and b'"store_writable":false' in body
-    finally:
-        os.chmod(c.data_dir, 0o700)
+    # Make sealing fail in a way permissions cannot (the tests may run as root): the
+    # segments directory becomes a file.
+    segments = c.data_dir / "segments"
+    shutil.rmtree(segments)
+    segments.write_text("in the way")
+    c.send_udp(datagrams(10, 10, sender_id=61))
+    deadline = time.monotonic() + 20
+    while (ready := c.get("/readyz"))[0] != 503:
+        assert time.monotonic() < deadline, ready
+        time.sleep(0.2)
+    assert b'"store_writable":false' in ready[1]
+    # The spans are safe in the WAL; once the directory is back they are sealed.
+    segments.unlink()
+    segments.mkdir()
+    deadline = time.monotonic() + 20
+    while c.get("/readyz")[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert c.stop() == 0
+    assert len(stored_spans(c.data_dir)) == 10
 
 
 SDK_AGENT = """
