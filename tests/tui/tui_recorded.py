@@ -121,8 +121,8 @@ def session(session_id: str) -> SessionDetail | None:
     return SessionDetail(summary=_summary(row), traces=traces)
 
 
-def _spans(trace_id: str) -> list[Span]:
-    t0 = NOW_NS - 60 * S
+def spans(trace_id: str, *, t0: int = NOW_NS - 60 * S) -> list[Span]:
+    """The eight spans of a coding agent's "fix failing test" trace, starting at ``t0``."""
     tid = bytes.fromhex(trace_id)
 
     def span(sid: int, parent: int, name: str, kind: str, start_ms: int, dur_ms: int, **extra: Any) -> Span:
@@ -199,15 +199,15 @@ def _spans(trace_id: str) -> list[Span]:
 def trace(trace_id: str) -> TraceTree | None:
     if trace_id not in TRACE_IDS:
         return None
-    spans = _spans(trace_id)
-    records = [span_record(s) for s in spans]
+    trace_spans = spans(trace_id)
+    records = [span_record(s) for s in trace_spans]
     children: dict[str, list[str]] = {}
     for r in records:
         if r.parent_id:
             children.setdefault(r.parent_id, []).append(r.span_id)
     tin = sum(r.input_tokens for r in records)
     tout = sum(r.output_tokens for r in records)
-    start, end = min(s.start_ns for s in spans), max(s.end_ns for s in spans)
+    start, end = min(s.start_ns for s in trace_spans), max(s.end_ns for s in trace_spans)
     return TraceTree(
         trace_id=trace_id,
         spans=records,
