@@ -91,6 +91,22 @@ def test_compaction_merges_and_answers_the_same(store: tuple[Path, list[Span]]) 
     assert seen_span_ids(d) == Counter(s.span_id for s in spans + extra)
 
 
+def test_a_long_lived_engine_sees_compaction_and_retention(store: tuple[Path, list[Span]]) -> None:
+    from agenttrace.store.retention import apply_retention
+
+    d, spans = store
+    engine = QueryEngine(d)  # as the collector keeps one: its caches must follow the files
+    before = engine.aggregate(["model", "hour"])
+    assert Counter(s.span_id for s in engine.iter_spans()) == Counter(s.span_id for s in spans)
+    compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
+    after = engine.aggregate(["model", "hour"])
+    assert [(r.group, r.count, r.tokens) for r in after.rows] == [(r.group, r.count, r.tokens) for r in before.rows]
+    assert Counter(s.span_id for s in engine.iter_spans()) == Counter(s.span_id for s in spans)
+    apply_retention(d, max_bytes=0)
+    assert engine.aggregate(["model"]).rows == []
+    assert engine.spans(SpanFilter()).spans == []
+
+
 def test_hour_rollups_of_complete_days(store: tuple[Path, list[Span]]) -> None:
     d, _ = store
     compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
