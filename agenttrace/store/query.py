@@ -142,18 +142,21 @@ class _Seg:
             self._rollup = self._load_rollup(None)
         return self._rollup
 
-    def hour_rollup(self) -> Rollup:
-        """The segment's rollup folded into hours (the section stores that fold: cheap)."""
+    def hour_rollup(self, latency: bool = True) -> Rollup:
+        """The segment's rollup folded into hours (the section stores that fold: cheap);
+        without latency sketches when ``latency`` is False (not cached: used once)."""
         if self._hour is None:
+            if not latency:
+                return self._load_rollup("hour", latency=False)
             self._hour = self._rollup.fold("hour") if self._rollup is not None else self._load_rollup("hour")
         return self._hour
 
-    def _load_rollup(self, granularity: str | None) -> Rollup:
+    def _load_rollup(self, granularity: str | None, *, latency: bool = True) -> Rollup:
         try:
             data = self.reader.rollup_bytes()
             if data is None:
                 raise StoreError("segment has no rollup section")
-            return Rollup.from_bytes(data, granularity)
+            return Rollup.from_bytes(data, granularity, latency=latency)
         except SegmentReplacedError:
             raise _Replaced from None
         except (SegmentCorruptError, StoreError, ValueError, msgspec.DecodeError):
@@ -229,7 +232,7 @@ class _Index:
             if s.path in old.members:
                 continue
             try:
-                r = s.hour_rollup()
+                r = s.hour_rollup(latency)
             except (SegmentCorruptError, StoreError) as exc:
                 skipped.append(_skip(s.path, exc))
                 continue

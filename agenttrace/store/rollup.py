@@ -148,6 +148,10 @@ class RollupRow:
 
 _Row = tuple[int, int, int, int, int, int, int, int, int, int, int, int, float, int, _Wire]
 _rows_dec = msgspec.msgpack.Decoder(list[_Row])
+# Without latency: the sketch stays undecoded bytes.
+_rows_dec_lean = msgspec.msgpack.Decoder(
+    list[tuple[int, int, int, int, int, int, int, int, int, int, int, int, float, int, msgspec.Raw]]
+)
 
 
 class _RollupWire(msgspec.Struct, array_like=True):
@@ -195,9 +199,10 @@ def _wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str
 class Rollup:
     """Rollup rows by key; ``granularity`` is ``"minute"``, ``"hour"`` or ``"day"``."""
 
-    __slots__ = ("granularity", "rows")
+    __slots__ = ("granularity", "lean", "rows")
 
     def __init__(self, granularity: str = "minute") -> None:
+        self.lean = False  # True: sketches were left out (see from_bytes)
         if granularity not in BUCKET_NS:
             raise ValueError(f"granularity must be one of {sorted(BUCKET_NS)}, got {granularity!r}")
         self.granularity = granularity
@@ -352,9 +357,12 @@ class Rollup:
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes, granularity: str | None = None) -> Rollup:
+    def from_bytes(cls, data: bytes, granularity: str | None = None, *, latency: bool = True) -> Rollup:
         """Parse ``to_bytes`` output; with ``granularity`` (coarser than stored), the
         rollup folded to it, from the stored hour fold when there is one.
+
+        ``latency=False`` leaves every row's sketch empty (faster, for sums only): such a
+        rollup must not feed percentiles (``lean`` is True on it).
 
         Raises RollupVersionError or msgspec.DecodeError (ValidationError included)."""
         try:
@@ -377,7 +385,9 @@ class Rollup:
         rows = out.rows
         services, kinds, models = w.services, w.kinds, w.models
         from_wire = LatencySketch.from_wire
-        for b, si, ki, mi, status, *sums, sk in _rows_dec.decode(raw):
+        out.lean = not latency
+        empty = LatencySketch()
+        for b, si, ki, mi, status, *sums, sk in (_rows_dec if latency else _rows_dec_lean).decode(raw):
             r = RollupRow.__new__(RollupRow)
             (
                 r.count,
@@ -390,10 +400,12 @@ class Rollup:
                 r.cost_usd,
                 r.duration_sum_ns,
             ) = sums
-            r.sketch = from_wire(sk)
+            r.sketch = from_wire(sk) if latency else empty
             rows[(b, services[si], kinds[ki], models[mi], status)] = r
         if granularity is not None and granularity != stored:
-            return out.fold(granularity)
+            folded = out.fold(granularity, sketch=latency)
+            folded.lean = out.lean
+            return folded
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -151,3 +151,18 @@ def test_version_1_without_hour_fold_still_reads() -> None:
     v1 = msgspec.msgpack.encode([1, gran, services, kinds, models, rows])
     assert Rollup.from_bytes(v1) == r
     assert Rollup.from_bytes(v1, "hour") == r.fold("hour")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(spans(), min_size=1, max_size=40))
+def test_lean_decode_has_the_sums_and_no_sketches(ss: list[Span]) -> None:
+    r = Rollup()
+    r.add_spans(ss)
+    for gran in (None, "hour", "day"):
+        lean = Rollup.from_bytes(r.to_bytes(), gran, latency=False)
+        full = r if gran is None else r.fold(gran)
+        assert lean.lean and not full.lean
+        assert set(lean.rows) == set(full.rows)
+        for k, row in lean.rows.items():
+            assert row.as_dict() == {**full.rows[k].as_dict(), "cost_usd": pytest.approx(full.rows[k].cost_usd)}
+            assert row.sketch.count == 0
