@@ -280,7 +280,7 @@ class Collector:
 
     def metrics(self) -> dict[str, float]:
         out = {}
-        for line in self._get("/metrics").decode().splitlines():
+        for line in self._get("/metrics").decode().split("\n"):
             if line and not line.startswith("#"):
                 k, _, v = line.rpartition(" ")
                 out[k] = float(v)

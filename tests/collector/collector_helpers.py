@@ -70,7 +70,7 @@ class RunningCollector:
         status, body = self.get("/metrics")
         assert status == 200
         out: dict[str, float] = {}
-        for line in body.decode().splitlines():
+        for line in body.decode().split("\n"):  # label values may hold \x0b, \x1c, ...: not line breaks
             if line and not line.startswith("#"):
                 name, _, value = line.rpartition(" ")
                 out[name] = float(value)
