@@ -23,6 +23,7 @@ from agenttrace.store.results import (
     SpanFilter,
     SpanPage,
     TokenTotals,
+    TraceList,
     TraceSummary,
     TraceTree,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "SpanFilter",
     "SpanPage",
     "TokenTotals",
+    "TraceList",
     "TraceSummary",
     "TraceTree",
     "UnknownSegmentVersionError",

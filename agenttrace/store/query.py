@@ -54,6 +54,7 @@ from agenttrace.store.results import (
     SpanFilter,
     SpanPage,
     TokenTotals,
+    TraceList,
     TraceSummary,
     TraceTree,
 )
@@ -505,6 +506,78 @@ class QueryEngine:
             session_id=sessions.most_common(1)[0][0] if sessions else "",
             skipped_segments=skipped,
         )
+
+    @_retrying
+    def traces(self, flt: SpanFilter | None = None) -> TraceList:
+        """The ``flt.limit`` traces with a span matching ``flt`` whose latest matching span
+        started last, newest first; each summary covers the whole trace (root span name,
+        duration, spans, errors, tokens, cost)."""
+        flt = flt or SpanFilter()
+        if flt.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {flt.limit}")
+        tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
+        segs, skipped = self.segments()
+        cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
+        latest: dict[bytes, int] = {}  # trace id -> start of its newest matching span
+        for seg in cands:
+            if len(latest) >= flt.limit and seg.max_start < heapq.nlargest(flt.limit, latest.values())[-1]:
+                break  # no later segment can hold a newer matching span
+            sel = self._select(seg, flt, tid, ["trace_id", "start_ns"], skipped)
+            if sel is None:
+                continue
+            for t, st in zip(sel[1]["trace_id"], sel[1]["start_ns"], strict=True):
+                if st > latest.get(t, -(1 << 63)):
+                    latest[t] = st
+        chosen = heapq.nlargest(flt.limit, latest, key=lambda t: (latest[t], t))
+        wanted = set(chosen)
+        accs: dict[bytes, _Acc] = {}
+        names: dict[bytes, tuple[tuple[int, int], str]] = {}
+        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS, "name", "parent_id"})
+        for seg in segs:
+            mine = [t for t in wanted if seg.reader.may_contain_trace(t)]
+            if not mine:
+                continue
+            c = self._read(seg, ["trace_id"], skipped)
+            if c is None:
+                continue
+            keys = set(mine)
+            rows = [i for i, t in enumerate(c["trace_id"]) if t in keys]
+            if not rows:
+                continue
+            cols = self._read(seg, need, skipped, rows)
+            if cols is None:
+                continue
+            by_trace: dict[bytes, list[int]] = {}
+            for j, t in enumerate(cols["trace_id"]):
+                by_trace.setdefault(t, []).append(j)
+            for t, js in by_trace.items():
+                acc = accs.get(t)
+                if acc is None:
+                    acc = accs[t] = _Acc()
+                acc.add_many(cols, js)
+                for j in js:
+                    rank = (0 if not cols["parent_id"][j] else 1, cols["start_ns"][j])
+                    if t not in names or rank < names[t][0]:
+                        names[t] = (rank, cols["name"][j])
+        out = []
+        for t in chosen:
+            if t not in accs:
+                continue  # deleted meanwhile
+            sm = accs[t].summary("")
+            out.append(
+                TraceSummary(
+                    trace_id=t.hex(),
+                    root_name=names[t][1],
+                    start_ns=sm.first_seen_ns,
+                    end_ns=sm.last_seen_ns,
+                    duration_ms=sm.duration_ms,
+                    spans=sm.spans,
+                    errors=sm.errors,
+                    tokens=sm.tokens,
+                    cost_usd=sm.cost_usd,
+                )
+            )
+        return TraceList(traces=out, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=skipped)
 
     # --- spans by filter ---------------------------------------------------------
 

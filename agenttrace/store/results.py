@@ -29,6 +29,7 @@ __all__ = [
     "SpanPage",
     "SpanRecord",
     "TokenTotals",
+    "TraceList",
     "TraceSummary",
     "TraceTree",
 ]
@@ -148,6 +149,16 @@ class TraceSummary(msgspec.Struct, kw_only=True):
     errors: int
     tokens: TokenTotals
     cost_usd: float
+
+
+class TraceList(msgspec.Struct, kw_only=True):
+    """Traces with a span matching the filter, the most recently active first; the
+    figures of each cover the whole trace."""
+
+    traces: list[TraceSummary]
+    since_ns: int | None
+    until_ns: int | None
+    skipped_segments: list[SkippedSegment] = []
 
 
 class SessionDetail(msgspec.Struct, kw_only=True):

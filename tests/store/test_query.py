@@ -211,6 +211,28 @@ def test_span_pages_equal_naive(traffic: tuple[QueryEngine, list[Span]], f: Span
     assert got == [s.span_id.hex() for s in want]
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(f=filters)
+def test_trace_list_equals_naive(traffic: tuple[QueryEngine, list[Span]], f: SpanFilter) -> None:
+    engine, spans = traffic
+    latest: dict[bytes, int] = {}
+    for s in spans:
+        if matches(s, f):
+            latest[s.trace_id] = max(latest.get(s.trace_id, -1), s.start_ns)
+    chosen = sorted(latest, key=lambda t: (latest[t], t), reverse=True)[: f.limit]
+    got = engine.traces(f)
+    assert [t.trace_id for t in got.traces] == [t.hex() for t in chosen]
+    for summary, tid in zip(got.traces, chosen, strict=True):
+        whole = [s for s in spans if s.trace_id == tid]
+        assert summary.spans == len(whole)
+        assert summary.errors == sum(s.status == 2 for s in whole)
+        assert summary.start_ns == min(s.start_ns for s in whole)
+        assert summary.end_ns == max(s.end_ns for s in whole)
+        assert summary.cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in whole))
+        assert summary.tokens.output_tokens == sum(tokens_of(s)["output_tokens"] for s in whole)
+        assert summary.root_name == next(s.name for s in whole if not s.parent_id)
+
+
 def test_sessions_list_and_detail(traffic: tuple[QueryEngine, list[Span]]) -> None:
     engine, spans = traffic
     lo, hi = MIDNIGHT - 1_800_000_000_000, MIDNIGHT + 1_800_000_000_000
