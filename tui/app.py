@@ -66,9 +66,10 @@ class AgentTraceTop(App[None]):
         self.poll = poll
         self.paused = False
         self.last_live: LiveSnapshot | None = None
-        self.unreachable: str | None = None
+        self._problems: dict[str, str | None] = {"live": None, "slow": None}  # per poll group
+        self.unreachable: str | None = None  # what the banner says (None: hidden)
         self._inflight: set[str] = set()
-        self.main = MainScreen(client.url)
+        self.main = MainScreen(client.url, active_since=active_since)
 
     def on_mount(self) -> None:
         self.push_screen(self.main)
@@ -101,7 +102,7 @@ class AgentTraceTop(App[None]):
             try:
                 await job()
             except Exception as exc:  # a bug must show as a banner, not vanish in a worker
-                self._set_unreachable(f"agenttrace top: internal error: {type(exc).__name__}: {exc}")
+                self._report(group, f"agenttrace top: internal error: {type(exc).__name__}: {exc}")
                 raise
             finally:
                 self._inflight.discard(group)
@@ -110,47 +111,51 @@ class AgentTraceTop(App[None]):
 
     async def refresh_live(self) -> None:
         """Fetch ``/live`` once and show it (or the banner if the collector is away)."""
-        snap = await self._guard(self.client.live())
+        problems: list[str] = []
+        snap = await self._guard(self.client.live(), problems)
+        self._report("live", problems[0] if problems else None)
         if snap is None:
             return
-        if self.last_live is not None and snap.time == self.last_live.time and not self.unreachable:
+        if self.last_live is not None and snap.time == self.last_live.time:
             return  # the collector samples once a second: nothing new to draw
         self.last_live = snap
-        self._set_unreachable(None)
         self.main.show_live(snap)
 
     async def refresh_slow(self) -> None:
         """Fetch sessions, per-kind percentiles and today's cost once and show them."""
-        sessions = await self._guard(self.client.sessions(since=self.active_since))
-        if sessions is None:
-            return
-        self._set_unreachable(None)
-        self.main.show_sessions(sessions, self.now())
-        latency = await self._guard(self.client.performance())
-        if latency is not None:
-            self.main.show_latency(latency)
-        costs = await self._guard(self.client.costs_today())
-        if costs is not None:
-            self.main.show_costs_today(costs)
+        problems: list[str] = []
+        sessions = await self._guard(self.client.sessions(since=self.active_since), problems)
+        if sessions is not None:
+            self.main.show_sessions(sessions, self.now())
+            latency = await self._guard(self.client.performance(), problems)
+            if latency is not None:
+                self.main.show_latency(latency)
+            costs = await self._guard(self.client.costs_today(), problems)
+            if costs is not None:
+                self.main.show_costs_today(costs)
+        self._report("slow", problems[0] if problems else None)
 
     def now(self) -> float:
         """Unix seconds: the collector's newest sample time, else the injected clock."""
         return self.last_live.time if self.last_live is not None else self.clock()
 
-    async def _guard(self, request: Awaitable[Any]) -> Any:
+    async def _guard(self, request: Awaitable[Any], problems: list[str]) -> Any:
         try:
             return await request
         except CollectorUnreachable as exc:
-            self._set_unreachable(str(exc))
+            problems.append(str(exc))
         except AgentTraceError as exc:
-            self._set_unreachable(f"collector error: {exc}")
+            problems.append(f"collector error: {exc}")
         return None
 
-    def _set_unreachable(self, message: str | None) -> None:
-        if message == self.unreachable:
-            return
-        self.unreachable = message
-        self.main.show_unreachable(message)
+    def _report(self, group: str, problem: str | None) -> None:
+        # Each poll group clears only its own problem, so a failing slow panel is not
+        # hidden by the next successful /live poll (and the banner does not flicker).
+        self._problems[group] = problem
+        message = self._problems["live"] or self._problems["slow"]
+        if message != self.unreachable:
+            self.unreachable = message
+            self.main.show_unreachable(message)
 
     # --- keys ----------------------------------------------------------------
 

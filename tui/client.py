@@ -40,12 +40,17 @@ T = TypeVar("T")
 
 
 class CollectorUnreachable(AgentTraceError, ConnectionError):
-    """The collector did not answer usefully. ``url`` is what was asked, ``reason`` why."""
+    """The collector did not answer usefully. ``url`` is what was asked, ``reason`` why.
 
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"collector at {url} unreachable: {reason}")
+    The message reads "collector at URL unreachable: REASON" when nothing answered, and
+    "collector at URL: REASON" when it answered something the TUI cannot use.
+    """
+
+    def __init__(self, url: str, reason: str, *, answered: bool = False) -> None:
+        super().__init__(f"collector at {url}: {reason}" if answered else f"collector at {url} unreachable: {reason}")
         self.url = url
         self.reason = reason
+        self.answered = answered
 
 
 class CollectorRefused(CollectorUnreachable, PermissionError):
@@ -85,11 +90,13 @@ class CollectorClient:
         except httpx.HTTPError as exc:
             raise CollectorUnreachable(self.url, _describe(exc)) from exc
         if resp.status_code in (401, 403):
-            raise CollectorRefused(self.url, f"HTTP {resp.status_code}: set --api-key or AGENTTRACE_API_KEY")
+            raise CollectorRefused(
+                self.url, f"HTTP {resp.status_code}, access refused: set --api-key or AGENTTRACE_API_KEY", answered=True
+            )
         if resp.status_code == 404 and path.count("/") > 3:
             raise NotFoundError(f"{path} not found")
         if resp.status_code >= 400:
-            raise CollectorUnreachable(self.url, f"HTTP {resp.status_code} from {path}")
+            raise CollectorUnreachable(self.url, f"HTTP {resp.status_code} for {path}", answered=True)
         return resp.content
 
     async def live(self) -> LiveSnapshot:
@@ -126,7 +133,7 @@ class CollectorClient:
         try:
             return msgspec.json.decode(raw, type=typ)
         except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-            raise CollectorUnreachable(self.url, f"unexpected answer: {exc}") from exc
+            raise CollectorUnreachable(self.url, f"unexpected answer: {exc}", answered=True) from exc
 
 
 def _describe(exc: httpx.HTTPError) -> str:

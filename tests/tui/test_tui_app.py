@@ -145,6 +145,27 @@ async def test_unreachable_collector_shows_a_banner_then_recovers(no_collector: 
         await wait_for(pilot, lambda: banner.shown)
 
 
+async def test_a_failing_panel_keeps_its_banner_while_live_figures_flow(collector: RecordedCollector) -> None:
+    collector.broken.add("sessions")
+    app = make_app(collector.url)
+    async with app.run_test(size=SIZE) as pilot:
+        banner = app.main.query_one(Banner)
+        await wait_for(pilot, lambda: banner.shown and "spans/s  1.2k" in screen_text(app))
+        await pilot.pause(0.5)  # many /live successes later, the sessions problem still shows
+        assert banner.shown and app.unreachable == f"collector at {collector.url}: HTTP 500 for /api/v1/sessions"
+        assert "HTTP 500 for" in screen_text(app)
+        collector.broken.clear()
+        await wait_for(pilot, lambda: not banner.shown and "sess-code-a91b" in screen_text(app))
+
+
+async def test_empty_collector_says_how_to_get_traffic(collector: RecordedCollector, monkeypatch) -> None:
+    monkeypatch.setattr(recorded, "sessions", lambda: recorded.SessionList(sessions=[], since_ns=None, until_ns=None))
+    app = make_app(collector.url, poll=False, active_since="1h")
+    async with app.run_test(size=SIZE):
+        await app.refresh_slow()
+        assert "none active in the last 1h (try: agenttrace demo)" in screen_text(app)
+
+
 async def test_pause_freezes_the_view(collector: RecordedCollector) -> None:
     app = make_app(collector.url)
     async with app.run_test(size=SIZE) as pilot:

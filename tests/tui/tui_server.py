@@ -15,7 +15,7 @@ from typing import Annotated
 import tui_recorded as recorded
 import uvicorn
 from litestar import Litestar, Router, get
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 
 from agenttrace.collector.live import LiveSnapshot
@@ -29,6 +29,7 @@ class RecordedCollector:
     def __init__(self) -> None:
         self.snapshot: LiveSnapshot = recorded.live()
         self.requests: list[str] = []
+        self.broken: set[str] = set()  # routes that answer 500
         self._sock = _bound_socket(0)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,6 +43,7 @@ class RecordedCollector:
             srv = RecordedCollector.__new__(RecordedCollector)
             srv.snapshot = recorded.live()
             srv.requests = []
+            srv.broken = set()
 
         @get("/live", sync_to_thread=False)
         def live() -> LiveSnapshot:
@@ -51,6 +53,8 @@ class RecordedCollector:
         @get("/sessions", sync_to_thread=False)
         def sessions() -> SessionList:
             srv.requests.append("sessions")
+            if "sessions" in srv.broken:
+                raise HTTPException(status_code=500, detail="boom")
             return recorded.sessions()
 
         @get("/sessions/{session_id:str}", sync_to_thread=False)

@@ -30,9 +30,10 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "filter"),
     ]
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, active_since: str = "15m") -> None:
         super().__init__()
         self.url = url
+        self.active_since = active_since
 
     def compose(self) -> ComposeResult:
         yield Banner(id="banner")
@@ -40,7 +41,7 @@ class MainScreen(Screen[None]):
         yield CostBurn(id="costs")
         yield KindTable(id="kinds")
         yield Input(placeholder="filter sessions (escape clears)", id="filter")
-        yield SessionTable(id="sessions")
+        yield SessionTable(id="sessions", window=self.active_since)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -57,8 +57,10 @@ class SessionTable(DataTable):
             self.column = column
             self.descending = descending
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, *, window: str = "15m", **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.window = window  # what "active" means, for the empty-table hint
+        self._loaded = False
         self.sort_column = HEADERS.index("LAST")
         self.descending = True
         self.filter_text = ""
@@ -79,6 +81,7 @@ class SessionTable(DataTable):
         """Replace the sessions; keep the cursor on the same session if it is still there."""
         self._rows = rows
         self._now = now
+        self._loaded = True
         self._rebuild()
 
     def set_filter(self, text: str) -> None:
@@ -134,6 +137,8 @@ class SessionTable(DataTable):
         title = f"sessions {len(self._shown)}/{len(self._rows)} · sort {HEADERS[self.sort_column]} {arrow}"
         if self.filter_text:
             title += f" · filter “{self.filter_text}”"
+        elif self._loaded and not self._rows:
+            title += f" · none active in the last {self.window} (try: agenttrace demo)"
         self.border_title = title
 
     def _cells(self, r: SessionSummary) -> tuple:
