@@ -155,8 +155,8 @@ def measure(top: Top, collector: Collector, seconds: float) -> tuple[float, floa
     return 100.0 * (c1 - c0) / (t1 - t0), statistics.median(rates) if rates else 0.0
 
 
-def _sender(datagrams: list[bytes], endpoint: str, rate: float, seconds: float, sender_id: int) -> None:
-    replay(datagrams, endpoint=endpoint, rate=rate, duration_s=seconds, sender_id=sender_id)
+def _sender(datagrams: list[bytes], endpoint: str, rate: float, seconds: float, sender_id: int, out) -> None:
+    out.put(replay(datagrams, endpoint=endpoint, rate=rate, duration_s=seconds, sender_id=sender_id))
 
 
 def main() -> None:
@@ -173,7 +173,7 @@ def main() -> None:
         raise SystemExit("tmux is needed: apt-get install tmux")
 
     print(f"capturing demo traffic for the load ({os.cpu_count()} cores)…", flush=True)
-    datagrams = capture(3.0, seed=7, rate=2000)
+    datagrams = capture(5.0, seed=7, rate=5000)
     print(f"captured {len(datagrams)} datagrams", flush=True)
     tmp = tempfile.mkdtemp(prefix="agenttrace-tui-cpu-")
     collector = Collector(os.path.join(tmp, "data"), args.workers)
@@ -188,6 +188,8 @@ def main() -> None:
                     raise SystemExit("agenttrace top did not start:\n" + top.screen())
                 idle_cpu, idle_rate = measure(top, collector, args.seconds)
                 ctx = mp.get_context("fork")
+                sent_q = ctx.Queue()
+                load_s = args.warmup + args.seconds + 2
                 senders = [
                     ctx.Process(
                         target=_sender,
@@ -195,8 +197,9 @@ def main() -> None:
                             datagrams,
                             collector.udp,
                             args.rate / args.processes,
-                            args.warmup + args.seconds + 2,
+                            load_s,
                             (run << 8) + i + 1,
+                            sent_q,
                         ),
                     )
                     for i in range(args.processes)
@@ -205,8 +208,10 @@ def main() -> None:
                     s.start()
                 time.sleep(args.warmup)
                 load_cpu, load_rate = measure(top, collector, args.seconds)
+                sent = sum(sent_q.get() for _ in senders)
                 for s in senders:
                     s.join()
+                live = collector.live()
             finally:
                 top.stop()
             r = {
@@ -215,12 +220,17 @@ def main() -> None:
                 "tui_cpu_pct_loaded": round(load_cpu, 2),
                 "ratio_loaded_vs_idle": round(load_cpu / idle_cpu, 2) if idle_cpu else None,
                 "ingest_spans_per_s": round(load_rate),
+                "load_sent_spans_per_s": round(sent / load_s),
                 "idle_spans_per_s": round(idle_rate),
+                "collector_dropped_total": live["dropped_total"],
+                "collector_lost_total": live["lost_total"],
             }
             results.append(r)
             print(
                 f"run {r['run']}: TUI {r['tui_cpu_pct_idle']:5.2f}% idle, {r['tui_cpu_pct_loaded']:5.2f}% loaded "
-                f"(×{r['ratio_loaded_vs_idle']}) while the collector stored {r['ingest_spans_per_s']:,} spans/s",
+                f"(×{r['ratio_loaded_vs_idle']}) while the collector stored {r['ingest_spans_per_s']:,} spans/s "
+                f"(load sent {r['load_sent_spans_per_s']:,}/s; dropped {r['collector_dropped_total']:,}, "
+                f"lost {r['collector_lost_total']:,} datagrams so far)",
                 flush=True,
             )
     finally:
@@ -240,6 +250,7 @@ def main() -> None:
         "median_tui_cpu_pct_loaded": round(med("tui_cpu_pct_loaded"), 2),
         "median_ratio_loaded_vs_idle": round(med("ratio_loaded_vs_idle"), 2),
         "median_ingest_spans_per_s": round(med("ingest_spans_per_s")),
+        "median_load_sent_spans_per_s": round(med("load_sent_spans_per_s")),
         "target_cpu_pct": 5.0,
     }
     print()
@@ -248,6 +259,7 @@ def main() -> None:
     print(f"{'TUI CPU, collector loaded':28}{summary['median_tui_cpu_pct_loaded']:>9.2f}%   (target < 5% of one core)")
     print(f"{'ratio loaded / idle':28}{summary['median_ratio_loaded_vs_idle']:>10.2f}")
     print(f"{'ingest reached (spans/s)':28}{summary['median_ingest_spans_per_s']:>10,}   (asked {args.rate:,.0f})")
+    print(f"{'load sent (spans/s)':28}{summary['median_load_sent_spans_per_s']:>10,}")
     print(f"{'cores':28}{summary['cores']:>10}")
     print(json.dumps(summary))
     if args.json:

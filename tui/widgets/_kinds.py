@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.widgets import DataTable
 
 from ..format import duration_ns, human, percent
 from ..models import LiveSnapshot, PerformanceRow
-from ._slots import CellKey, sync_rows
+from ._slots import Cell, cell, sync_rows
 
 COLUMNS = ("KIND", "SPANS/S", "ERR%", "P50", "P95", "P99")
 WIDTHS = (12, 7, 5, 6, 6, 6)  # cells are updated in place, so widths are fixed up front
@@ -29,7 +28,7 @@ class KindTable(DataTable):
         self._snap: LiveSnapshot | None = None
         self._latency: dict[str, PerformanceRow] = {}
         self._shown: list[tuple] = []
-        self._slot_state: list[list[CellKey]] = []
+        self._slot_state: list[list[Cell]] = []
 
     def on_mount(self) -> None:
         for name, width in zip(COLUMNS, WIDTHS, strict=True):
@@ -66,8 +65,8 @@ class KindTable(DataTable):
         cells = []
         for row in rows:
             style = "bold red" if row[2] not in ("0%", "<0.1%") else ""
-            rest = [Text(c, justify="right", style=style if i == 1 else "") for i, c in enumerate(row[1:])]
-            cells.append([Text(row[0]), *rest])
+            rest = [cell(c, style if i == 1 else "", "right") for i, c in enumerate(row[1:])]
+            cells.append([cell(row[0]), *rest])
         self._slot_state = sync_rows(self, cells, self._slot_state)
 
 

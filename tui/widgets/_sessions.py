@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
 from ..format import ago, duration_s, human, usd
 from ..models import SessionSummary
-from ._slots import CellKey, sync_rows
+from ._slots import Cell, cell, sync_rows
 
 # (header, sort key, default descending?)
 COLUMNS: tuple[tuple[str, Callable[[SessionSummary, float], Any], bool], ...] = (
@@ -67,7 +66,7 @@ class SessionTable(DataTable):
         self._rows: list[SessionSummary] = []
         self._now = 0.0
         self._shown: list[tuple] = []
-        self._slot_state: list[list[CellKey]] = []
+        self._slot_state: list[list[Cell]] = []
         self._order: list[str] = []  # session id in each row slot
 
     def on_mount(self) -> None:
@@ -164,16 +163,16 @@ class SessionTable(DataTable):
         keep_index = self.cursor_row
         self._shown = cells
         self._order = [r.session_id for r in rows]
-        texts = [
+        slots = [
             [
-                Text(c[0], overflow="ellipsis", no_wrap=True),
-                Text(c[1], overflow="ellipsis", no_wrap=True),
-                *(Text(v, justify="right") for v in c[2:7]),
-                Text(c[7], justify="right", style="bold red" if r.errors else ""),
+                cell(c[0]),
+                cell(c[1]),
+                *(cell(v, "", "right") for v in c[2:7]),
+                cell(c[7], "bold red" if r.errors else "", "right"),
             ]
             for r, c in zip(rows, cells, strict=True)
         ]
-        self._slot_state = sync_rows(self, texts, self._slot_state)
+        self._slot_state = sync_rows(self, slots, self._slot_state)
         if keep is not None and rows:
             # Follow the selected session to its new place (or stay put if it left).
             index = next((i for i, r in enumerate(rows) if r.session_id == keep), min(keep_index, len(rows) - 1))
