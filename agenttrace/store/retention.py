@@ -3,7 +3,10 @@
 A segment goes as a whole. By age, a segment is deleted once **all** its spans
 started before ``now - max_age_s`` (its footer's ``max_start_ns``). By size, the
 oldest segments (by their first span) go until the segments' total size is at most
-``max_bytes``. Hour rollup files of days that lose a segment are deleted with it
+``max_bytes``. A worker's newest segment always stays: its writer resumes after the
+WAL position that segment records (docs/architecture.md, exactly-once rule), so
+deleting it could bring back spans from the WAL; the size limit can be exceeded by
+those segments alone. Hour rollup files of days that lose a segment are deleted with it
 (the compactor writes them again for what is left); empty day directories are
 removed. The WAL is never touched: it only holds spans not yet sealed.
 
@@ -27,7 +30,7 @@ import msgspec
 
 from agenttrace.errors import ConfigError, SegmentCorruptError, StoreError
 from agenttrace.store.compaction import hour_rollup_path, maintenance_lock, recover
-from agenttrace.store.layout import fsync_dir, list_segments
+from agenttrace.store.layout import SegmentInfo, fsync_dir, list_segments
 
 __all__ = ["RetentionStats", "apply_retention"]
 
@@ -62,8 +65,16 @@ def apply_retention(
     stats = RetentionStats()
     with maintenance_lock(data_dir):
         recover(data_dir)
+        infos = list_segments(data_dir)
+        # Never a worker's newest segment: the writer resumes after its WAL position
+        # (docs/architecture.md, exactly-once rule); deleting it would replay its WAL.
+        newest: dict[int, SegmentInfo] = {}
+        for info in infos:
+            if info.worker not in newest or info.seq > newest[info.worker].seq:
+                newest[info.worker] = info
+        keep_always = {i.path for i in newest.values()}
         entries = []  # (first start, last start, path, size, day)
-        for info in list_segments(data_dir):
+        for info in infos:
             try:
                 f = SegmentReader(info.path).footer
                 first, last = f.min_start_ns, f.max_start_ns
@@ -74,13 +85,13 @@ def apply_retention(
         doomed: set[str] = set()
         if max_age_s is not None:
             cutoff = clock() - int(max_age_s * 1e9)
-            doomed.update(e[2] for e in entries if e[1] < cutoff)
+            doomed.update(e[2] for e in entries if e[1] < cutoff and e[2] not in keep_always)
         if max_bytes is not None:
             total = sum(e[3] for e in entries if e[2] not in doomed)
             for e in entries:
                 if total <= max_bytes:
                     break
-                if e[2] not in doomed:
+                if e[2] not in doomed and e[2] not in keep_always:
                     doomed.add(e[2])
                     total -= e[3]
         touched_days: set[str] = set()

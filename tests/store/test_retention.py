@@ -90,6 +90,29 @@ def test_by_size_deletes_oldest_first_until_under_the_limit(store: tuple[Path, l
     assert stats.kept_bytes + sizes[newest_deleted] > limit
 
 
+def test_a_workers_newest_segment_always_stays(store: tuple[Path, list[Span]]) -> None:
+    # Its writer resumes after the WAL position it records: deleting it would replay the WAL.
+    d, _ = store
+    newest0 = max(list_segments(d), key=lambda i: i.seq)
+    # Worker 1 seals two segments and dies without closing: its WAL still holds both.
+    w = SegmentWriter(d, 1, WriterConfig(wal_fsync="batch"))
+    w.open()
+    first = list(generate_spans(30, seed=3, start_ns=START))
+    second = list(generate_spans(30, seed=4, start_ns=START + DAY))
+    for k, batch in enumerate((first, second)):
+        w.append(wire.encode(batch, sender_id=2, seq=k), batch)
+        w.seal()
+    newest1 = max((i for i in list_segments(d) if i.worker == 1), key=lambda i: i.seq)
+    stats = apply_retention(d, max_bytes=0, max_age_s=1, clock=lambda: START + 100 * DAY)
+    assert sorted(i.path for i in list_segments(d)) == sorted([newest0.path, newest1.path])
+    assert stats.kept_segments == 2
+    # The restarted writer brings nothing back from its WAL.
+    with SegmentWriter(d, 1, WriterConfig(wal_fsync="none")):
+        pass
+    left = [s for i in list_segments(d) if i.worker == 1 for s in SegmentReader(i.path).read_spans()]
+    assert [s.span_id for s in left] == [s.span_id for s in second]
+
+
 def test_no_limits_keep_everything_and_bad_limits_are_refused(store: tuple[Path, list[Span]]) -> None:
     d, _ = store
     n = len(list_segments(d))
