@@ -387,12 +387,3 @@ def _attach_untracked(name: str) -> shared_memory.SharedMemory:
             return shared_memory.SharedMemory(name=name, create=False)
         finally:
             resource_tracker.register = original  # type: ignore[assignment]
-
-
-def merge_values(blocks: list[dict[str, int]]) -> dict[str, Any]:
-    """Sum slot values over workers (pid/heartbeat/ready are per worker; not summed)."""
-    out: dict[str, int] = {}
-    for values in blocks:
-        for k, v in values.items():
-            out[k] = out.get(k, 0) + v
-    return out
