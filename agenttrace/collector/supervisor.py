@@ -154,6 +154,14 @@ class Supervisor:
         self.draining = True
         for slot in self.slots:
             slot.block.drain = True
+        for slot in self.slots:
+            if not slot.alive:
+                # Died and not restarted yet: a fresh worker still empties its ring and WAL.
+                if slot.process is not None:
+                    slot.process.join(0)
+                    slot.process.close()
+                slot.restarts += 1
+                self._spawn(slot)
         deadline = self.clock() + timeout
         clean = True
         for slot in self.slots:

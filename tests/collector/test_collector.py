@@ -249,3 +249,16 @@ def test_an_address_in_use_is_reported_and_nothing_is_left_running(tmp_path):
         taken.close()
     assert out.returncode == 1
     assert "cannot listen" in out.stderr and "Address already in use" in out.stderr
+
+
+def test_sigterm_right_after_a_worker_died_still_stores_its_ring(start_collector):
+    c = start_collector("--workers", "2")
+    victim = c.worker_pids()[0]
+    os.kill(victim, signal.SIGSTOP)  # its ring fills while it sleeps
+    sent = datagrams(400, 10, sender_id=71)
+    c.send_udp(sent)
+    c.wait_for(lambda m: m.get(RECEIVED) == len(sent))
+    os.kill(victim, signal.SIGKILL)
+    c.proc.send_signal(signal.SIGTERM)  # before the supervisor's restart
+    assert c.stop() == 0
+    assert len(stored_spans(c.data_dir)) == 400
