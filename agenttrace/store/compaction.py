@@ -20,10 +20,11 @@ crash after it leaves the merged file, which readers use instead of any sources 
 Either way every span is seen exactly once. The next run (:func:`recover`) finishes
 steps 4-5 or removes the leftovers of steps 1-2.
 
-Hour rollups (:func:`write_hour_rollups`): for every day directory older than the
-current UTC day, ``rollups/hour/<day>/hour.rollup`` holds the hour-folded rollup of that
-day's segments and the names, row counts and creation times of the segments it covers.
-The query engine uses it only while exactly those segments are present.
+Hour rollups (:func:`write_hour_rollups`): for every day directory,
+``rollups/hour/<day>/hour.rollup`` holds the hour-folded rollup of that day's segments
+and the names, row counts and creation times of the segments it covers (today's is a
+snapshot, grown on every run). The query engine uses it while all the segments it covers
+are present and unchanged, and folds in the day's newer segments itself.
 
 One maintainer at a time: :func:`maintenance_lock` takes an exclusive ``flock`` on
 ``$DATA_DIR/.maintenance.lock``.
@@ -36,7 +37,6 @@ import fcntl
 import os
 import re
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -235,11 +235,10 @@ def compact(
     small_bytes: int = 1 << 20,
     target_bytes: int = 8 << 20,
     hour_rollups: bool = True,
-    clock: Callable[[], int] = time.time_ns,
     _crash_at: str | None = None,
 ) -> CompactionStats:
     """Merge runs of small segments (each under ``small_bytes``) into segments of at
-    most about ``target_bytes``, then write hour rollups of complete days.
+    most about ``target_bytes``, then write or refresh the days' hour rollup files.
 
     Takes the maintenance lock. Safe against a crash at any point (module docstring).
     """
@@ -322,7 +321,7 @@ def compact(
             stats.bytes_before += sum(i.size for i in run)
             stats.bytes_after += len(blob)
         if hour_rollups:
-            stats.hour_rollups = write_hour_rollups(data_dir, clock=clock)
+            stats.hour_rollups = write_hour_rollups(data_dir)
     return stats
 
 
@@ -347,35 +346,39 @@ def read_hour_rollup(path: str | os.PathLike[str]) -> tuple[set[tuple[str, int, 
         return None
 
 
-def write_hour_rollups(data_dir: str | os.PathLike[str], *, clock: Callable[[], int] = time.time_ns) -> int:
-    """Write (or rewrite) the hour rollup of every complete day whose file is missing or
-    stale; returns how many were written."""
-    from agenttrace.store.layout import day_of
+def write_hour_rollups(data_dir: str | os.PathLike[str]) -> int:
+    """Write or refresh the hour rollup file of every day whose segments changed since its
+    file was written (today's too: a snapshot of what is sealed so far, grown on the next
+    run); returns how many files were written."""
     from agenttrace.store.reader import SegmentReader
 
-    today = day_of(clock())
     by_day: dict[str, list[SegmentInfo]] = {}
     for info in list_segments(data_dir):
-        if info.day < today:
-            by_day.setdefault(info.day, []).append(info)
+        by_day.setdefault(info.day, []).append(info)
     written = 0
     for day, infos in by_day.items():
         path = hour_rollup_path(data_dir, day)
-        covers: set[tuple[str, int, int]] = set()
-        rollup = Rollup("hour")
         try:
             readers = [SegmentReader(i.path) for i in infos]
         except (SegmentCorruptError, StoreError):
-            continue  # a corrupt segment: no hour file; queries fall back to minute rollups
-        for r in readers:
-            covers.add((Path(r.path).name, r.footer.rows, r.footer.created_unix_ns))
+            continue  # a corrupt segment: no hour file; queries fall back to the segments' own rollups
+        cover = {Path(r.path).name: (Path(r.path).name, r.footer.rows, r.footer.created_unix_ns) for r in readers}
+        covers = set(cover.values())
         existing = read_hour_rollup(path)
         if existing is not None and existing[0] == covers:
             continue
+        if existing is not None and existing[0] <= covers:
+            rollup, done = existing[1], existing[0]  # grow it: only the new segments are read
+        else:
+            rollup, done = Rollup("hour"), set()
         try:
             for r in readers:
-                rollup.merge(r.rollup())
-        except (SegmentCorruptError, StoreError):
+                if cover[Path(r.path).name] in done:
+                    continue
+                data = r.rollup_bytes()
+                part = Rollup.from_bytes(data, "hour") if data is not None else r.rollup().fold("hour")
+                rollup.merge(part)
+        except (SegmentCorruptError, StoreError, ValueError, msgspec.DecodeError):
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(path, _enc.encode(HourRollupFile(HOUR_ROLLUP_VERSION, sorted(covers), rollup.to_bytes())))

@@ -182,10 +182,9 @@ class _DayIndex:
 
 
 class _Index:
-    """Hour and day rollups per day directory: from the compactor's hour rollup file when
-    it covers exactly the live segments, else folded here from the hour folds stored in
-    the segments' rollup sections (once: segments never change) and grown as segments
-    appear."""
+    """Hour and day rollups per day directory: from the compactor's hour rollup file for
+    the live segments it covers, plus the hour folds stored in the other segments'
+    rollup sections (read once: segments never change), grown as segments appear."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -205,7 +204,10 @@ class _Index:
                 idx = self.days.get((day_dir, False))
             if idx is None or idx.members != now:
                 idx = self._build(day_dir, members, now, self.days.get((day_dir, latency)), skipped, latency)
-                self.days[(day_dir, latency)] = idx
+                if idx.members == now:
+                    self.days[(day_dir, latency)] = idx
+                else:  # a member could not be read: never cache (and later grow) an index that lacks it
+                    self.days.pop((day_dir, latency), None)
             out.append(idx.levels[level])
         return out
 
@@ -220,15 +222,15 @@ class _Index:
     ) -> _DayIndex:
         from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup
 
-        covers = {(s.name, s.rows, s.created) for s in members}
-        f = read_hour_rollup(hour_rollup_path(self.data_dir, os.path.basename(day_dir)))
-        if f is not None and f[0] == covers:
-            idx = _DayIndex(latency)
-            idx.members = now
-            idx.levels = {"hour": f[1], "day": f[1].fold("day", sketch=latency)}
-            return idx
         if old is None or any(now.get(p) != st for p, st in old.members.items()):
-            old = _DayIndex(latency)  # a member was replaced or removed: start again
+            # start again: from the compactor's hour file when it covers only live,
+            # unchanged segments of the day, else from nothing
+            old = _DayIndex(latency)
+            covers = {(s.name, s.rows, s.created): s for s in members}
+            f = read_hour_rollup(hour_rollup_path(self.data_dir, os.path.basename(day_dir)))
+            if f is not None and f[0] <= covers.keys():
+                old.levels = {"hour": f[1], "day": f[1].fold("day", sketch=latency)}
+                old.members = {covers[c].path: covers[c].stamp for c in f[0]}
         for s in members:
             if s.path in old.members:
                 continue
@@ -240,12 +242,6 @@ class _Index:
             old.levels["hour"].merge(r, sketch=latency)
             old.levels["day"].merge(r, sketch=latency)
             old.members[s.path] = s.stamp
-        if any(p not in old.members for p in now):
-            # a member could not be read: do not cache an index that lacks it
-            partial = _DayIndex(latency)
-            partial.levels = old.levels
-            partial.members = {}
-            return partial
         return old
 
 

@@ -77,7 +77,7 @@ def test_compaction_merges_and_answers_the_same(store: tuple[Path, list[Span]]) 
     d, spans = store
     before_segments = len(list_segments(d))
     before = answers(d)
-    stats = compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
+    stats = compact(d)
     after_segments = len(list_segments(d))
     assert after_segments < before_segments / 4
     assert stats.merged_segments > 0 and stats.rows > 0
@@ -98,7 +98,7 @@ def test_a_long_lived_engine_sees_compaction_and_retention(store: tuple[Path, li
     engine = QueryEngine(d)  # as the collector keeps one: its caches must follow the files
     before = engine.aggregate(["model", "hour"])
     assert Counter(s.span_id for s in engine.iter_spans()) == Counter(s.span_id for s in spans)
-    compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
+    compact(d)
     after = engine.aggregate(["model", "hour"])
     assert [(r.group, r.count, r.tokens) for r in after.rows] == [(r.group, r.count, r.tokens) for r in before.rows]
     assert Counter(s.span_id for s in engine.iter_spans()) == Counter(s.span_id for s in spans)
@@ -109,34 +109,47 @@ def test_a_long_lived_engine_sees_compaction_and_retention(store: tuple[Path, li
     assert len(engine.spans(SpanFilter(limit=100_000)).spans) == left
 
 
-def test_hour_rollups_of_complete_days(store: tuple[Path, list[Span]]) -> None:
-    d, _ = store
-    compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
+def _hour_rollup_of_day(d: Path, day: str) -> Rollup:
+    in_day = Rollup("hour")
+    for info in list_segments(d):
+        if info.day == day:
+            in_day.add_spans(SegmentReader(info.path).read_spans())
+    return in_day
+
+
+def _assert_same(rollup: Rollup, want: Rollup) -> None:
+    assert set(rollup.rows) == set(want.rows)
+    for k, row in rollup.rows.items():
+        other = want.rows[k]  # equal but for the order in which costs were summed
+        assert row.sketch == other.sketch
+        assert row.as_dict() == {**other.as_dict(), "cost_usd": pytest.approx(other.cost_usd, rel=1e-9)}
+
+
+def test_hour_rollups_per_day_grow_with_the_day(store: tuple[Path, list[Span]]) -> None:
+    d, spans = store
+    compact(d)
     days = {i.day for i in list_segments(d)}
     assert days == {"2025-11-21", "2025-11-22"}
     for day in days:
         got = read_hour_rollup(hour_rollup_path(d, day))
         assert got is not None
-        _, rollup = got
-        in_day = Rollup("hour")
-        for info in list_segments(d):
-            if info.day == day:
-                in_day.add_spans(SegmentReader(info.path).read_spans())
-        assert set(rollup.rows) == set(in_day.rows)
-        for k, row in rollup.rows.items():
-            other = in_day.rows[k]  # equal but for the order in which costs were summed
-            assert row.sketch == other.sketch
-            assert row.as_dict() == {**other.as_dict(), "cost_usd": pytest.approx(other.cost_usd, rel=1e-9)}
-    # While today is not over, today gets no hour rollup file.
-    shutil.rmtree(d / "rollups")
-    compact(d, clock=lambda: MIDNIGHT + 5 * HOUR)
-    assert read_hour_rollup(hour_rollup_path(d, "2025-11-21")) is not None
-    assert read_hour_rollup(hour_rollup_path(d, "2025-11-22")) is None
+        _assert_same(got[1], _hour_rollup_of_day(d, day))
+    # The day goes on: a new segment, then the next compaction grows that day's file.
+    engine = QueryEngine(d)
+    extra = list(generate_spans(40, seed=5, start_ns=MIDNIGHT + 2 * HOUR))
+    with SegmentWriter(d, 0, WriterConfig(wal_fsync="none")) as w:
+        w.append(wire.encode(extra, sender_id=1, seq=0), extra)
+    # Before it: the file covers part of the day's segments, the engine folds in the rest.
+    assert sum(r.count for r in QueryEngine(d).aggregate(["hour"]).rows) == len(spans) + len(extra)
+    assert sum(r.count for r in engine.aggregate(["hour"]).rows) == len(spans) + len(extra)
+    assert compact(d).hour_rollups == 1
+    _assert_same(read_hour_rollup(hour_rollup_path(d, "2025-11-22"))[1], _hour_rollup_of_day(d, "2025-11-22"))
+    assert compact(d).hour_rollups == 0  # nothing changed: nothing rewritten
 
 
-def test_engine_uses_hour_rollup_only_while_it_covers_exactly(store: tuple[Path, list[Span]]) -> None:
+def test_engine_trusts_an_hour_rollup_only_while_its_segments_are_there(store: tuple[Path, list[Span]]) -> None:
     d, spans = store
-    compact(d, clock=lambda: MIDNIGHT + 30 * HOUR)
+    compact(d)
     whole = SpanFilter(since_ns=MIDNIGHT - 3 * HOUR, until_ns=MIDNIGHT + 3 * HOUR)
     total = QueryEngine(d).aggregate([], where=whole).rows[0].count
     assert total == len(spans)
@@ -149,7 +162,7 @@ def test_engine_uses_hour_rollup_only_while_it_covers_exactly(store: tuple[Path,
     path.write_bytes(msgspec.msgpack.encode(HourRollupFile(HOUR_ROLLUP_VERSION, f.covers, fake.to_bytes())))
     day2 = sum(len(SegmentReader(i.path).read_spans()) for i in list_segments(d) if i.day == "2025-11-22")
     assert QueryEngine(d).aggregate([], where=whole).rows[0].count == day2 + 1
-    # ...and ignores it once the covers no longer match.
+    # ...and ignores it once it names a segment that is not there (or changed).
     stale = [[name + "x", rows, created] for name, rows, created in f.covers]
     path.write_bytes(msgspec.msgpack.encode(HourRollupFile(HOUR_ROLLUP_VERSION, stale, fake.to_bytes())))
     assert QueryEngine(d).aggregate([], where=whole).rows[0].count == len(spans)
