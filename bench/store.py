@@ -199,7 +199,7 @@ def run(n: int, reps: int, workdir: Path, seed: int, compact_first: bool = False
         from agenttrace.store.compaction import compact
 
         t0 = time.perf_counter()
-        compact(data_dir)  # merges small segments, writes hour rollups of complete days
+        compact(data_dir)  # merges small segments, writes the days' hour rollup files
         compact_s = time.perf_counter() - t0
 
     seg_bytes = sum(p.stat().st_size for p in (data_dir / "segments").rglob("*.seg"))
