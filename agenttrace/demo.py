@@ -606,7 +606,7 @@ def demo(
         str,
         typer.Option("--endpoint", envvar="AGENTTRACE_ENDPOINT", help="Collector: udp://HOST:PORT or unix:///PATH."),
     ] = DEFAULT_ENDPOINT,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same sessions and traces.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same mix of traffic.")] = 1,
     services: Annotated[
         str, typer.Option("--services", help="Comma-separated: coding-agent,research-agent,support-bot.")
     ] = ",".join(SERVICES),
