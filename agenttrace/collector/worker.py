@@ -297,8 +297,9 @@ class _Worker:
             self._store_failed()
             slots[SLOT["dropped_store_error"]] += len(good)
             slots[SLOT["done"]] += len(good)
+            # A refused or failed append leaves the WAL as it was (the writer rolls a
+            # failed write back), so wal_next_seq stands.
             slots[SLOT["appending"]] = 0
-            self.wal_next_seq = self._wal_scan().next_seq  # a failed write may have cut the tail
             return
         self.block.observe_latency(WAL_HIST, time.perf_counter() - t0)
         self.wal_next_seq += records
