@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -95,7 +96,7 @@ class SpanDetail(VerticalScroll):
     SpanDetail > Static { width: 1fr; }
     """
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("", id="span-detail-body")
 
     def show(self, span: SpanRecord | None) -> None:
