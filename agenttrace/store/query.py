@@ -12,14 +12,17 @@ What it promises:
 - **Only the columns a query needs** are read (``SegmentReader.read_columns``); whole
   spans are decoded only for the rows a page or a trace returns.
 - **Aggregates from rollups where they suffice.** Grouped by service/kind/model/status
-  and minute/hour/day, filtered on those only, an aggregate is answered from the
-  segments' minute rollups and from hour and day rollups the engine folds once and
-  keeps (segments never change). Only the minutes the range cuts through are read from
-  columns; a filter on anything else (session, trace, user, name) reads columns.
+  and minute/hour/day, filtered on those only, an aggregate is answered from rollups:
+  whole days and hours from day and hour rollups (the compactor's per-day hour rollup
+  files plus the hour folds stored in newer segments, folded once and kept: segments
+  never change), whole minutes from the segments' minute rollups, and only the minutes
+  the range cuts through from columns. A filter on anything else (session, trace, user,
+  name) reads columns.
 - **Corrupt segments are skipped, and said so**: every result lists them in
   ``skipped_segments`` (path, byte offset, reason).
-- **Compaction is invisible**: a segment named in another segment's ``footer.sources``
-  is ignored (see ``compaction.py``), so a crash mid-compaction never shows a span twice.
+- **Compaction is invisible**: the sources of a compaction whose output is in place are
+  ignored while its manifest exists (see ``compaction.py``), so a crash mid-compaction
+  never shows a span twice; a file replaced under a running query makes it run again.
 
 Times: a span belongs to a range or a bucket by its ``start_ns``; ranges are
 ``[since_ns, until_ns)``; minute/hour/day buckets are UTC.
