@@ -26,10 +26,12 @@ def test_old_segments_go_and_small_ones_are_merged(tmp_path):
     _write(tmp_path, old, 3)
     assert len(list_segments(tmp_path)) == 3
     run_maintenance(str(tmp_path), load_config(overrides={"store.retention_days": 1}))
-    assert list_segments(tmp_path) == []
+    # Old segments go, except the worker's newest (its WAL position lives there).
+    (kept,) = list_segments(tmp_path)
+    assert kept.day == "2017-07-14"
 
     _write(tmp_path, time.time_ns(), 4)
-    before = len(list_segments(tmp_path))
+    assert len(list_segments(tmp_path)) == 5
     run_maintenance(str(tmp_path), load_config(overrides={"store.retention_days": 1}))
-    after = list_segments(tmp_path)
-    assert before == 4 and len(after) == 1  # recent: kept, and merged into one
+    (after,) = list_segments(tmp_path)  # the old one is gone, the four recent ones merged
+    assert after.day != "2017-07-14" and after.seq > kept.seq
