@@ -167,18 +167,33 @@ def test_overload_every_datagram_is_stored_dropped_or_lost(start_collector):
     assert m[STORED] == 5 * stored
 
 
-def test_sighup_reloads_and_keeps_running(start_collector, tmp_path):
+PRICED = """
+[collector]
+log_file = "{log}"
+[pricing.overrides."in-house-model"]
+input = {price}
+output = 0
+"""
+
+
+def test_sighup_reopens_the_log_and_reloads_prices(start_collector, tmp_path):
     log_file = tmp_path / "collector.log"
-    c = start_collector(config=f'[collector]\nlog_file = "{log_file}"\n')
+    c = start_collector(config=PRICED.format(log=log_file, price=1_000_000))  # $1 per input token
+    config_path = next(tmp_path.glob("collector*.toml"))
+    cost = 'agenttrace_cost_usd_total{model="in-house-model",service="svc"}'
+    c.send_udp(datagrams(1, 1, sender_id=51, model="in-house-model"))  # 100 input tokens
+    assert c.wait_for(lambda m: cost in m)[cost] == 100.0
+
     rotated = tmp_path / "collector.log.1"
     log_file.rename(rotated)  # what logrotate does before it sends SIGHUP
+    config_path.write_text(PRICED.format(log=log_file, price=2_000_000))
     c.proc.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 10
-    while not (log_file.exists() and "reloaded" in log_file.read_text()):
+    while not (log_file.exists() and log_file.read_text().count("reloaded") >= 3):  # main + 2 workers
         assert time.monotonic() < deadline, "SIGHUP did not reopen the log file"
         time.sleep(0.1)
-    c.send_udp(datagrams(5, 5, sender_id=51))
-    c.wait_for(lambda m: m.get(STORED) == 5)
+    c.send_udp(datagrams(1, 1, sender_id=52, model="in-house-model"))
+    assert c.wait_for(lambda m: m.get(cost) != 100.0)[cost] == 300.0  # the new price applies
     assert c.proc.poll() is None
     assert c.stop() == 0
 
