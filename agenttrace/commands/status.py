@@ -2,12 +2,14 @@
 
 The collector is probed over HTTP (``/healthz``, then ``/api/v1/live``); the store
 size is read from the disk, so the command answers with no collector at all.
-Exit status: 0 when a collector answers, 1 when none does.
+Exit status: 0 when a collector answers, 1 when none does; ``--wait N`` keeps asking
+for up to N seconds first, so scripts can start a collector and wait for it.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -119,12 +121,21 @@ def status(
     ] = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="Wait up to this many seconds for a collector to answer (scripts)."),
+    ] = 0.0,
 ) -> None:
     """Is a collector running, where, its rates, and how big the store is."""
     from agenttrace.commands.render import print_json
 
     path = Path(os.path.expanduser(data_dir)) if data_dir is not None else default_data_dir()
-    report = StatusReport(collector=probe_collector(url, api_key=api_key), store=_store_status(path))
+    collector = probe_collector(url, api_key=api_key)
+    deadline = time.monotonic() + wait
+    while not collector.running and time.monotonic() < deadline:
+        time.sleep(0.2)
+        collector = probe_collector(url, api_key=api_key)
+    report = StatusReport(collector=collector, store=_store_status(path))
     if as_json:
         print_json(report)
     else:

@@ -108,3 +108,28 @@ def test_no_collector_exits_non_zero_and_still_reports_the_store(tmp_path: Path)
     assert result.exit_code == 1
     assert f"no collector at {url}" in result.output
     assert "does not exist yet" in result.output
+
+
+def test_wait_returns_once_a_collector_starts_answering(tmp_path: Path) -> None:
+    # Scripts start a collector in the background and wait for it: `agenttrace status --wait 30`.
+    port = _free_port()
+    srv = ThreadingHTTPServer(("127.0.0.1", port), _Collectorish)
+    srv_thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    starter = threading.Timer(0.6, srv_thread.start)  # it comes up after the first probes fail
+    starter.start()
+    try:
+        result = runner.invoke(
+            app, ["status", "--url", f"http://127.0.0.1:{port}", "--data-dir", str(tmp_path), "--wait", "20"]
+        )
+    finally:
+        starter.join()
+        srv.shutdown()
+        srv.server_close()
+    assert result.exit_code == 0, result.output
+    assert "collector running" in result.output
+
+
+def test_wait_gives_up_with_a_non_zero_exit(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = runner.invoke(app, ["status", "--url", url, "--data-dir", str(tmp_path), "--wait", "0.5"])
+    assert result.exit_code == 1 and f"no collector at {url}" in result.output
