@@ -41,6 +41,8 @@ class SessionTable(DataTable):
         height: 1fr;
         border-top: solid $primary-darken-2;
     }
+    /* Without colours a highlighted row must still stand out. */
+    SessionTable:nocolor > .datatable--cursor { text-style: reverse bold; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

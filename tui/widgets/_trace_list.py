@@ -21,6 +21,7 @@ class TraceTable(DataTable):
 
     DEFAULT_CSS = """
     TraceTable { height: 1fr; }
+    TraceTable:nocolor > .datatable--cursor { text-style: reverse bold; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "waterfall")]

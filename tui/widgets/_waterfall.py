@@ -63,6 +63,7 @@ class Waterfall(DataTable):
 
     DEFAULT_CSS = """
     Waterfall { height: 1fr; }
+    Waterfall:nocolor > .datatable--cursor { text-style: reverse bold; }
     """
 
     def __init__(self, **kwargs: object) -> None:
