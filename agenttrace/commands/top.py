@@ -2,7 +2,7 @@
 
     agenttrace top                                # the local collector
     agenttrace top --url http://10.0.0.5:4318 --api-key KEY
-    NO_COLOR=1 agenttrace top                     # or --no-color
+    NO_COLOR=1 agenttrace top                     # or --no-color; automatic on a monochrome $TERM
 
 Textual is an optional extra; without it the command says which extra to install.
 """
@@ -14,10 +14,21 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DEFAULT_URL", "MISSING_EXTRA", "top"]
+__all__ = ["DEFAULT_URL", "MISSING_EXTRA", "terminal_has_colours", "top"]
 
 DEFAULT_URL = "http://127.0.0.1:4318"
 MISSING_EXTRA = "agenttrace top needs the TUI extra: pip install 'agenttrace[tui]'"
+
+
+def terminal_has_colours() -> bool:
+    """False when terminfo says ``$TERM`` shows fewer than 8 colours (a vt100, a serial console)."""
+    try:
+        import curses
+
+        curses.setupterm()
+        return curses.tigetnum("colors") >= 8
+    except Exception:  # no terminfo entry, not a terminal: let Textual decide
+        return True
 
 
 def top(
@@ -40,7 +51,7 @@ def top(
     except ImportError:
         typer.echo(MISSING_EXTRA, err=True)
         raise typer.Exit(1) from None
-    if no_color:
+    if no_color or not terminal_has_colours():
         os.environ["NO_COLOR"] = "1"  # Textual reads it when the app is built
     if "://" not in url:
         url = "http://" + url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -226,3 +227,12 @@ def test_top_without_textual_names_the_extra(anyio_backend: str) -> None:
     assert proc.returncode == 1
     assert "pip install 'agenttrace[tui]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(("term", "colours"), [("vt100", False), ("xterm-256color", True)])
+def test_monochrome_terminal_is_detected(anyio_backend: str, term: str, colours: bool) -> None:
+    code = "from agenttrace.commands.top import terminal_has_colours as t; print(t())"
+    env = {**os.environ, "TERM": term}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.stdout.strip() == str(colours)
