@@ -16,8 +16,9 @@ def readme_command(name: str, readme: Path = Path(__file__).resolve().parents[1]
     found = re.search(rf"<!-- command:{name} -->\s*```(?:sh|bash|console)?\n(.*?)```", text, re.S)
     if found is None:
         raise SystemExit(f"README.md has no block marked <!-- command:{name} -->")
+    # One command per line, run as a script under `bash -e` (a line may end in `&`).
     lines = [line.strip() for line in found.group(1).splitlines() if line.strip() and not line.startswith("#")]
-    return " && ".join(lines)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
