@@ -117,6 +117,13 @@ def example_config() -> str:
 app = typer.Typer(help="Run the collector as a systemd service.", no_args_is_help=True)
 
 
+@app.callback()
+def _service() -> None:
+    """Run the collector as a systemd service."""
+    # A callback keeps ``install`` a subcommand even when this app is run on its own
+    # (Typer otherwise promotes a lone command to the app itself).
+
+
 def _collector_executable() -> str:
     found = shutil.which("agenttrace-collector")
     if found:

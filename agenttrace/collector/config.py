@@ -3,7 +3,8 @@
 Every key has a default, so ``agenttrace-collector`` with no configuration at all
 listens on UDP 127.0.0.1:4319, a Unix datagram socket in the user's runtime
 directory and HTTP 127.0.0.1:4318, stores in the XDG data directory and runs one
-worker per core. ``examples/collector.toml`` lists every key with a comment.
+worker per core. ``agenttrace/collector/collector.example.toml`` (shipped in the package;
+``agenttrace service install`` copies it to /etc) lists every key with a comment.
 
 Environment variables name a key as ``AGENTTRACE_<SECTION>_<KEY>`` in upper case
 (``AGENTTRACE_STORE_SEAL_ROWS=20000``); the common ones also have the short names

@@ -91,7 +91,7 @@ def test_parse_hostport():
 
 
 def test_example_config_is_valid_and_matches_the_defaults():
-    example = Path(__file__).resolve().parents[2] / "examples" / "collector.toml"
+    example = Path(__file__).resolve().parents[2] / "agenttrace" / "collector" / "collector.example.toml"
     cfg = load_config(example, environ={})
     assert cfg == load_config(environ={})  # the example restates every default
 
