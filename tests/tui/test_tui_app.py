@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import msgspec
 import pytest
 import tui_recorded as recorded
 from agenttrace.tui import AgentTraceTop, CollectorClient, CollectorUnreachable
@@ -122,6 +123,35 @@ async def test_drill_down_session_trace_span(collector: RecordedCollector) -> No
         assert isinstance(app.screen, SessionTracesScreen)
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+async def test_traces_of_an_active_session_reload_and_keep_the_cursor(
+    collector: RecordedCollector, monkeypatch
+) -> None:
+    app = make_app(collector.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "sess-code-7f3a" in screen_text(app))
+        app.main.query_one(SessionTable).move_cursor(row=1)  # sess-code-7f3a
+        await pilot.press("enter")
+        table = app.screen.query_one(TraceTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.press("down")
+        assert table.selected_trace == recorded.TRACE_IDS[1]
+        original = recorded.session
+
+        def with_new_trace(session_id: str) -> object:
+            detail = original(session_id)
+            newest = detail.traces[-1]
+            new = msgspec.structs.replace(
+                newest, trace_id="0d" * 16, root_name="new task", start_ns=newest.start_ns + 5 * recorded.S
+            )
+            detail.traces.append(new)
+            return detail
+
+        monkeypatch.setattr(recorded, "session", with_new_trace)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        assert "new task" in screen_text(app)
+        assert table.selected_trace == recorded.TRACE_IDS[1]  # still on the trace the user chose
 
 
 async def test_unknown_trace_says_so(collector: RecordedCollector) -> None:

@@ -43,6 +43,13 @@ class TraceScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(Waterfall).focus()
         self.action_reload()
+        if getattr(self.app, "poll", False):
+            # Active sessions grow and traces still running gain spans: reload while in front.
+            self.set_interval(getattr(self.app, "slow_interval_s", 2.0), self._auto_reload)
+
+    def _auto_reload(self) -> None:
+        if self.app.screen is self and not getattr(self.app, "paused", False):
+            self.action_reload()
 
     def action_reload(self) -> None:
         self.run_worker(self._load(), group="load", exclusive=True)

@@ -96,10 +96,16 @@ class SpanDetail(VerticalScroll):
     SpanDetail > Static { width: 1fr; }
     """
 
+    _span: SpanRecord | None = None
+
     def compose(self) -> ComposeResult:
         yield Static("", id="span-detail-body")
 
     def show(self, span: SpanRecord | None) -> None:
+        """Describe ``span``; showing the same span again keeps the scroll position."""
+        if span == self._span and span is not None:
+            return
+        self._span = span
         body = self.query_one("#span-detail-body", Static)
         body.update(describe(span) if span else Text("no span selected", style="dim"))
         self.border_title = f"span {span.span_id}" if span else "span"

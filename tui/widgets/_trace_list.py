@@ -28,14 +28,21 @@ class TraceTable(DataTable):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._shown: list[TraceSummary] = []
 
     def on_mount(self) -> None:
         for name, width in zip(HEADERS, WIDTHS, strict=True):
             self.add_column(name, key=name, width=width)
 
     def show(self, rows: list[TraceSummary]) -> None:
+        """Show ``rows`` newest first; the cursor stays on the same trace across reloads."""
+        rows = sorted(rows, key=lambda r: (-r.start_ns, r.trace_id))
+        if rows == self._shown:
+            return
+        self._shown = rows
+        keep = self.selected_trace
         self.clear()
-        for r in sorted(rows, key=lambda r: (-r.start_ns, r.trace_id)):
+        for r in rows:
             started = time.strftime("%H:%M:%S", time.localtime(r.start_ns / 1e9)) if r.start_ns else "-"
             self.add_row(
                 Text(started),
@@ -47,6 +54,9 @@ class TraceTable(DataTable):
                 Text(str(r.errors), justify="right", style="bold red" if r.errors else ""),
                 key=r.trace_id,
             )
+        if keep is not None:
+            index = next((i for i, r in enumerate(rows) if r.trace_id == keep), 0)
+            self.move_cursor(row=index, animate=False)
 
     @property
     def selected_trace(self) -> str | None:

@@ -75,8 +75,13 @@ class Waterfall(DataTable):
             self.add_column(name, key=name, width=width)
 
     def show(self, spans: list[SpanRecord]) -> None:
+        """Show a trace's spans; on a reload the cursor stays on the same span."""
+        new = {s.span_id: s for s in spans}
+        if new == self.spans:
+            return
+        keep = self.selected_span
         self.clear()
-        self.spans = {s.span_id: s for s in spans}
+        self.spans = new
         if not spans:
             return
         t0 = min(s.start_ns for s in spans)
@@ -95,6 +100,8 @@ class Waterfall(DataTable):
                 Text(duration_ns(s.duration_ms * 1e6), justify="right"),
                 key=s.span_id,
             )
+        if keep is not None and keep.span_id in new:
+            self.move_cursor(row=self.get_row_index(keep.span_id), animate=False)
 
     @property
     def selected_span(self) -> SpanRecord | None:
