@@ -47,9 +47,16 @@ __all__ = [
     "MetricsSection",
     "ReceiveSection",
     "StoreSection",
+    "is_loopback",
     "load_config",
     "parse_hostport",
+    "require_api_key",
 ]
+
+# The ring's default max_record, and the largest UDP payload (what the ring allows at most).
+MAX_DATAGRAM_DEFAULT = 16 * 1024
+MAX_DATAGRAM_LIMIT = 65_507
+RING_MIN_BYTES = 1 << 20
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 FsyncMode = Literal["interval", "batch", "none"]
@@ -70,6 +77,8 @@ class ReceiveSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unix: str = "default"  # "default" = <runtime dir>/collector.sock; "" = no Unix socket
     udp_sockets: int = 0  # SO_REUSEPORT sockets (one receive thread each) per address; 0 = min(2, cores)
     rcvbuf_bytes: int = 32 << 20  # SO_RCVBUF asked for; capped by net.core.rmem_max
+    # Largest datagram the rings accept (their max_record); bigger ones are dropped{reason="oversize"}.
+    max_datagram_bytes: int = MAX_DATAGRAM_DEFAULT
 
 
 class HttpSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -77,7 +86,10 @@ class HttpSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ApiSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    api_key: str = ""  # required for /api/v1 when http.listen is not a loopback address
+    # Bearer token for /api/v1/* (and /metrics, below). Required when http.listen is not a
+    # loopback address: the collector refuses to start without it. Env: AGENTTRACE_API_KEY.
+    api_key: str = ""
+    metrics_require_key: bool = True  # with api_key set, /metrics needs it too; false = /metrics open
 
 
 class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -159,11 +171,14 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 # key -> (expected, check). Semantic checks msgspec's types cannot express.
 _CHECKS: dict[str, tuple[str, Any]] = {
     "collector.workers": ("an integer >= 0 (0 = one per core)", lambda v: v >= 0),
-    "collector.ring_bytes": ("an integer >= 1048576 (1 MiB)", lambda v: v >= 1 << 20),
     "collector.shutdown_timeout_s": ("a number > 0", lambda v: v > 0),
     "collector.restart_backoff_s": ("a number >= 0", lambda v: v >= 0),
     "receive.udp_sockets": ("an integer >= 0 (0 = automatic)", lambda v: v >= 0),
     "receive.rcvbuf_bytes": ("an integer >= 0", lambda v: v >= 0),
+    "receive.max_datagram_bytes": (
+        f"an integer between 1024 and {MAX_DATAGRAM_LIMIT} (the largest UDP payload)",
+        lambda v: 1024 <= v <= MAX_DATAGRAM_LIMIT,
+    ),
     "store.seal_rows": ("an integer >= 1", lambda v: v >= 1),
     "store.seal_bytes": ("an integer >= 4096", lambda v: v >= 4096),
     "store.seal_age_s": ("a number > 0", lambda v: v > 0),
@@ -286,6 +301,7 @@ def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
         value = getattr(getattr(cfg, section), name)
         if not check(value):
             raise ConfigError(key, value, expected, source=source.get(key))
+    _validate_ring_bytes(cfg, source)
     for i, addr in enumerate(cfg.receive.udp):
         key = "receive.udp"
         try:
@@ -302,6 +318,53 @@ def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
             raise ConfigError(exc.key, exc.value, exc.expected, source=source.get("http.listen")) from None
     if cfg.pricing:
         _validate_pricing(cfg.pricing, source.get("pricing"))
+
+
+def _ring_record_bytes(payload: int) -> int:
+    # Ring layout (docs/format/ring.md): a u32 length before each payload, padded to 8 bytes.
+    return (payload + 11) & ~7
+
+
+def _validate_ring_bytes(cfg: CollectorConfig, source: dict[str, str]) -> None:
+    """``Ring.create`` needs a multiple of 8 that holds two records of ``max_record``;
+    checked here so a bad value is a ConfigError, not a ValueError at startup."""
+    value = cfg.collector.ring_bytes
+    least = max(RING_MIN_BYTES, 2 * _ring_record_bytes(cfg.receive.max_datagram_bytes))
+    if value % 8 or value < least:
+        expected = (
+            f"a multiple of 8 that is >= {least} (1 MiB, and at least two records of "
+            f"receive.max_datagram_bytes = {cfg.receive.max_datagram_bytes})"
+        )
+        raise ConfigError("collector.ring_bytes", value, expected, source=source.get("collector.ring_bytes"))
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_api_key(cfg: CollectorConfig) -> None:
+    """Raise :class:`ConfigError` when HTTP listens beyond loopback without ``api.api_key``.
+
+    Checked when the collector starts, not in :func:`load_config`: other commands read
+    the same file (``pricing check --config``) without the key the service gets from
+    its environment."""
+    # Issue 6: bound beyond loopback, the query API (spans, prompts, costs) would be open
+    # to the network, so a key is required rather than merely advised.
+    addr = cfg.http_address
+    if addr is None or cfg.api.api_key or is_loopback(addr[0]):
+        return
+    raise ConfigError(
+        "api.api_key",
+        "",
+        f"a key, because http.listen = {cfg.http.listen!r} is not a loopback address "
+        "(set [api] api_key or AGENTTRACE_API_KEY, or listen on 127.0.0.1)",
+    )
 
 
 def _validate_pricing(raw: dict[str, Any], source: str | None) -> None:

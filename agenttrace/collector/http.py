@@ -40,13 +40,27 @@ def readiness(state: CollectorState) -> dict[str, bool]:
     }
 
 
-def create_app(state: CollectorState, *, api_key: str | None = None, query_engine: Any = None) -> Litestar:
-    """Build the app over ``state`` (read at request time, never copied)."""
+def create_app(
+    state: CollectorState, *, api_key: str | None = None, query_engine: Any = None, metrics_require_key: bool = True
+) -> Litestar:
+    """Build the app over ``state`` (read at request time, never copied).
+
+    With ``api_key`` set, ``/api/v1/*`` needs ``Authorization: Bearer <api_key>``, and so
+    does ``/metrics`` unless ``metrics_require_key`` is False (its series name services and
+    models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(state))
+    metrics_key = api_key if metrics_require_key else None
 
     @get("/metrics", sync_to_thread=False, include_in_schema=False)
-    def metrics() -> Response[bytes]:
+    def metrics(request: Request) -> Response[bytes]:
+        if metrics_key and not _authorized(request, metrics_key):
+            return Response(
+                b"missing or wrong API key: send 'Authorization: Bearer <api_key>'\n",
+                status_code=401,
+                media_type=MediaType.TEXT,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @get("/healthz", sync_to_thread=False)

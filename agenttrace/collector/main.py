@@ -30,14 +30,12 @@ from typing import Annotated, Any
 
 import typer
 
-from agenttrace.collector.config import CollectorConfig, load_config
+from agenttrace.collector.config import CollectorConfig, load_config, require_api_key
 from agenttrace.errors import ConfigError
 
 __all__ = ["collector_command", "main", "run"]
 
 log = logging.getLogger("agenttrace.collector")
-
-LOOPBACK = ("127.", "::1", "localhost")
 
 
 def collector_command(
@@ -75,6 +73,7 @@ def run(config_path: str | None = None, overrides: dict[str, Any] | None = None)
     overrides = overrides or {}
     try:
         cfg = load_config(config_path, overrides=overrides)
+        require_api_key(cfg)
     except ConfigError as exc:
         print(f"agenttrace-collector: {exc}", file=sys.stderr)
         return 2
@@ -265,9 +264,8 @@ class _Collector:
         from agenttrace.collector.http import create_app
 
         host, port = addr
+        # run() refused to start without a key on a non-loopback address (require_api_key).
         api_key = self.cfg.api.api_key or None
-        if not host.startswith(LOOPBACK) and not api_key:
-            log.warning("HTTP listens on %s without [api] api_key: the query API is open to the network", host)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -279,7 +277,7 @@ class _Collector:
         sock.listen(512)
         sock.setblocking(False)
         self.sockets.append(sock)
-        app = create_app(state, api_key=api_key)
+        app = create_app(state, api_key=api_key, metrics_require_key=self.cfg.api.metrics_require_key)
         config = uvicorn.Config(
             app,
             lifespan="off",

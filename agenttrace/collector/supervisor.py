@@ -89,7 +89,9 @@ class Supervisor:
     def start(self) -> None:
         """Create the rings and blocks and start every worker."""
         for i in range(self.cfg.workers):
-            ring = self._ring_mod.Ring.create(self.cfg.collector.ring_bytes)
+            ring = self._ring_mod.Ring.create(
+                self.cfg.collector.ring_bytes, max_record=self.cfg.receive.max_datagram_bytes
+            )
             block = CounterBlock.create()
             self.slots.append(WorkerSlot(id=i, ring=ring, block=block, backoff_s=self.cfg.collector.restart_backoff_s))
         for slot in self.slots:

@@ -107,3 +107,47 @@ def test_the_command_reports_a_bad_value_and_exits_2(tmp_path: Path):
     assert out.returncode == 2
     assert "config key 'collector.workers' in flags: got -3, expected an integer >= 0" in out.stderr
     assert not list(tmp_path.iterdir())  # nothing was created or bound
+
+
+@pytest.mark.parametrize("ring_bytes", [(1 << 20) + 4, 1 << 19, 0])
+def test_a_ring_size_the_ring_cannot_use_is_a_config_error(ring_bytes: int):
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={}, overrides={"collector.ring_bytes": ring_bytes})
+    assert info.value.key == "collector.ring_bytes" and info.value.value == ring_bytes
+    assert "a multiple of 8" in info.value.expected and "receive.max_datagram_bytes" in info.value.expected
+
+
+def test_every_valid_ring_size_is_one_the_ring_accepts():
+    from agenttrace._native import ring_py
+
+    for max_record in (1024, 16384, 65507):
+        cfg = load_config(
+            environ={}, overrides={"collector.ring_bytes": 1 << 20, "receive.max_datagram_bytes": max_record}
+        )
+        ring = ring_py.Ring.create(cfg.collector.ring_bytes, max_record=cfg.receive.max_datagram_bytes)
+        assert ring.max_record == max_record
+        ring.close()
+        ring.unlink()
+
+
+@pytest.mark.parametrize("value", [65508, 100])
+def test_max_datagram_bytes_is_bounded_by_the_largest_udp_payload(value: int):
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"AGENTTRACE_RECEIVE_MAX_DATAGRAM_BYTES": str(value)})
+    assert info.value.key == "receive.max_datagram_bytes" and info.value.source == "environment"
+    assert "65507" in info.value.expected
+
+
+def test_a_bad_ring_size_stops_the_command_with_one_line_and_exit_2(tmp_path: Path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.toml"
+    path.write_text("[collector]\nring_bytes = 1048580\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "agenttrace.cli", "collector", "--config", str(path), "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert f"config key 'collector.ring_bytes' in {path}: got 1048580, expected a multiple of 8" in out.stderr
