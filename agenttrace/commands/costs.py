@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -33,12 +34,21 @@ class UnknownModel(msgspec.Struct, kw_only=True):
     tokens: int
 
 
-def _unknown(data_dir: object, as_json: bool, limit: int) -> None:
+def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = None) -> None:
     from agenttrace.commands.render import print_json, print_table
+    from agenttrace.errors import ConfigError
     from agenttrace.pricing import unknown_models_in_store
+    from agenttrace.pricing.stage import load_pricing_config
 
     path = resolve_data_dir(data_dir)  # type: ignore[arg-type]
-    rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in unknown_models_in_store(path)][:limit]
+    try:
+        # The collector's aliases and overrides decide what is "unknown", as `pricing check --config` does.
+        pricing = load_pricing_config(config) if config is not None else None
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    with store_errors():
+        found = unknown_models_in_store(path, pricing)
+    rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in found][:limit]
     if as_json:
         print_json(rows)
         return
@@ -59,6 +69,14 @@ def costs(
     until: UntilOpt = None,
     service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
     unknown: Annotated[bool, typer.Option("--unknown", help="List the models that matched no price instead.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="With --unknown: the collector TOML whose [pricing] aliases and overrides apply.",
+            dir_okay=False,
+        ),
+    ] = None,
     limit: LimitOpt = 50,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
@@ -69,8 +87,10 @@ def costs(
     from agenttrace.store.results import SpanFilter
 
     if unknown:
-        _unknown(data_dir, as_json, limit)
+        _unknown(data_dir, as_json, limit, config)
         return
+    if config is not None:
+        fail("--config only applies to --unknown (stored costs were priced when the spans arrived)", EXIT_USAGE)
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)
     lo, hi = time_range(since, until)
