@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 _MANIFEST_RE = re.compile(r"^compact-(w\d+-\d+)\.json$")
-HOUR_ROLLUP_VERSION = 1
+HOUR_ROLLUP_VERSION = 2  # 2 adds the day fold; 1 is still read
 
 
 class CompactionManifest(msgspec.Struct, kw_only=True):
@@ -88,11 +88,12 @@ class CompactionStats(msgspec.Struct, kw_only=True):
 
 
 class HourRollupFile(msgspec.Struct, array_like=True):
-    """``rollups/hour/<day>/hour.rollup``: [version, covers, rollup bytes]."""
+    """``rollups/hour/<day>/hour.rollup``: [version, covers, hour rollup, day rollup]."""
 
     version: int
     covers: list[tuple[str, int, int]]  # segment name, rows, created_unix_ns
-    rollup: bytes
+    rollup: bytes  # Rollup("hour").to_bytes()
+    day: bytes = b""  # the same folded into its day (version 2): day answers decode a 24th
 
 
 _enc = msgspec.msgpack.Encoder()
@@ -335,13 +336,19 @@ def hour_rollup_path(data_dir: str | os.PathLike[str], day: str) -> Path:
     return Path(data_dir) / "rollups" / "hour" / day / "hour.rollup"
 
 
-def read_hour_rollup(path: str | os.PathLike[str]) -> tuple[set[tuple[str, int, int]], Rollup] | None:
-    """(covered segments, hour rollup) of an hour rollup file, or None if absent or unreadable."""
+def read_hour_rollup(
+    path: str | os.PathLike[str], granularity: str = "hour", *, latency: bool = True
+) -> tuple[set[tuple[str, int, int]], Rollup] | None:
+    """(covered segments, rollup at ``granularity``: hour or day) of an hour rollup file,
+    or None if absent or unreadable. ``latency=False``: without sketches (see Rollup.from_bytes)."""
     try:
         f = _hour_dec.decode(Path(path).read_bytes())
-        if f.version != HOUR_ROLLUP_VERSION:
+        if f.version not in (1, HOUR_ROLLUP_VERSION):
             return None
-        return {tuple(c) for c in f.covers}, Rollup.from_bytes(f.rollup)  # type: ignore[misc]
+        covers = {tuple(c) for c in f.covers}
+        if granularity == "day" and f.day:
+            return covers, Rollup.from_bytes(f.day, latency=latency)  # type: ignore[return-value]
+        return covers, Rollup.from_bytes(f.rollup, granularity, latency=latency)  # type: ignore[return-value]
     except (OSError, ValueError, msgspec.DecodeError):
         return None
 
@@ -381,6 +388,7 @@ def write_hour_rollups(data_dir: str | os.PathLike[str]) -> int:
         except (SegmentCorruptError, StoreError, ValueError, msgspec.DecodeError):
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, _enc.encode(HourRollupFile(HOUR_ROLLUP_VERSION, sorted(covers), rollup.to_bytes())))
+        f = HourRollupFile(HOUR_ROLLUP_VERSION, sorted(covers), rollup.to_bytes(), rollup.fold("day").to_bytes())
+        _write_atomic(path, _enc.encode(f))
         written += 1
     return written

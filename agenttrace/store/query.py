@@ -173,15 +173,14 @@ class _Seg:
 
 
 class _DayIndex:
-    """Hour and day rollups of the live segments of one day directory (with latency
-    sketches merged, or without when only sums were asked for so far)."""
+    """The hour or day rollup of the live segments of one day directory (with latency
+    sketches merged, or without when only sums were asked for)."""
 
-    __slots__ = ("latency", "levels", "members")
+    __slots__ = ("members", "rollup")
 
-    def __init__(self, latency: bool) -> None:
-        self.latency = latency
+    def __init__(self, level: str) -> None:
         self.members: dict[str, tuple[int, int, int]] = {}  # path -> stamp
-        self.levels: dict[str, Rollup] = {"hour": Rollup("hour"), "day": Rollup("day")}
+        self.rollup = Rollup(level)
 
 
 class _Index:
@@ -191,7 +190,7 @@ class _Index:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.days: dict[tuple[str, bool], _DayIndex] = {}
+        self.days: dict[tuple[str, bool, str], _DayIndex] = {}  # (day dir, latency, level)
 
     def levels(self, segs: Sequence[_Seg], level: str, skipped: list[SkippedSegment], latency: bool) -> list[Rollup]:
         by_day: dict[str, list[_Seg]] = {}
@@ -202,21 +201,23 @@ class _Index:
         out = []
         for day_dir, members in by_day.items():
             now = {s.path: s.stamp for s in members}
-            idx = self.days.get((day_dir, True))
+            idx = self.days.get((day_dir, True, level))
             if (idx is None or idx.members != now) and not latency:
-                idx = self.days.get((day_dir, False))
+                idx = self.days.get((day_dir, False, level))
             if idx is None or idx.members != now:
-                idx = self._build(day_dir, members, now, self.days.get((day_dir, latency)), skipped, latency)
+                key = (day_dir, latency, level)
+                idx = self._build(day_dir, level, members, now, self.days.get(key), skipped, latency)
                 if idx.members == now:
-                    self.days[(day_dir, latency)] = idx
+                    self.days[key] = idx
                 else:  # a member could not be read: never cache (and later grow) an index that lacks it
-                    self.days.pop((day_dir, latency), None)
-            out.append(idx.levels[level])
+                    self.days.pop(key, None)
+            out.append(idx.rollup)
         return out
 
     def _build(
         self,
         day_dir: str,
+        level: str,
         members: list[_Seg],
         now: dict[str, tuple[int, int, int]],
         old: _DayIndex | None,
@@ -228,11 +229,12 @@ class _Index:
         if old is None or any(now.get(p) != st for p, st in old.members.items()):
             # start again: from the compactor's hour file when it covers only live,
             # unchanged segments of the day, else from nothing
-            old = _DayIndex(latency)
+            old = _DayIndex(level)
             covers = {(s.name, s.rows, s.created): s for s in members}
-            f = read_hour_rollup(hour_rollup_path(self.data_dir, os.path.basename(day_dir)))
+            path = hour_rollup_path(self.data_dir, os.path.basename(day_dir))
+            f = read_hour_rollup(path, level, latency=latency)
             if f is not None and f[0] <= covers.keys():
-                old.levels = {"hour": f[1], "day": f[1].fold("day", sketch=latency)}
+                old.rollup = f[1]
                 old.members = {covers[c].path: covers[c].stamp for c in f[0]}
         for s in members:
             if s.path in old.members:
@@ -242,8 +244,7 @@ class _Index:
             except (SegmentCorruptError, StoreError) as exc:
                 skipped.append(_skip(s.path, exc))
                 continue
-            old.levels["hour"].merge(r, sketch=latency)
-            old.levels["day"].merge(r, sketch=latency)
+            old.rollup.merge(r, sketch=latency)
             old.members[s.path] = s.stamp
         return old
 

@@ -134,6 +134,9 @@ def test_hour_rollups_per_day_grow_with_the_day(store: tuple[Path, list[Span]]) 
         got = read_hour_rollup(hour_rollup_path(d, day))
         assert got is not None
         _assert_same(got[1], _hour_rollup_of_day(d, day))
+        by_day = read_hour_rollup(hour_rollup_path(d, day), "day")
+        assert by_day is not None and by_day[1].granularity == "day"
+        _assert_same(by_day[1], _hour_rollup_of_day(d, day).fold("day"))
     # The day goes on: a new segment, then the next compaction grows that day's file.
     engine = QueryEngine(d)
     extra = list(generate_spans(40, seed=5, start_ns=MIDNIGHT + 2 * HOUR))
