@@ -115,7 +115,7 @@ def _print(report: StatusReport) -> None:
 
 
 def status(
-    url: Annotated[str, typer.Option("--url", help="Collector HTTP address.")] = DEFAULT_URL,
+    url: Annotated[str, typer.Option("--url", envvar="AGENTTRACE_URL", help="Collector HTTP address.")] = DEFAULT_URL,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="AGENTTRACE_API_KEY", help="Bearer key, if the API needs one.")
     ] = None,
