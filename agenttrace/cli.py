@@ -1,12 +1,20 @@
 """The ``agenttrace`` command: one Typer app; each area registers its sub-commands.
 
-Sub-apps live beside the code they drive (``agenttrace/pricing/cli.py`` and so on)
-so this file stays a table of contents.
+Sub-commands live beside the code they drive (``agenttrace/pricing/cli.py``,
+``agenttrace/commands/``, ...) so this file stays a table of contents. Every module
+imported here keeps its heavy imports (Litestar, Textual, pyarrow) inside the
+commands, so ``agenttrace --help`` starts fast and ``top`` works with the TUI extra
+alone.
 """
 
 from __future__ import annotations
 
 import typer
+
+from agenttrace import commands, demo, service
+from agenttrace.collector import main as collector_main
+from agenttrace.commands import top
+from agenttrace.pricing import cli as pricing_cli
 
 app = typer.Typer(
     name="agenttrace",
@@ -16,13 +24,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# --- sub-commands (one line per area) ---
-__import__("agenttrace.commands").commands.register(app)  # sessions traces spans costs metrics export status
-app.add_typer(__import__("agenttrace.pricing.cli").pricing.cli.app, name="pricing")  # update show check
-app.command("top")(__import__("agenttrace.commands.top").commands.top.top)  # live TUI
-app.command("demo")(__import__("agenttrace.demo").demo.demo)  # simulated agent traffic
-app.command("collector")(__import__("agenttrace.collector.main").collector.main.collector_command)  # appliance
-app.add_typer(__import__("agenttrace.service").service.app, name="service")  # systemd install
+app.command("collector")(collector_main.collector_command)  # the appliance (same as agenttrace-collector)
+app.command("demo")(demo.demo)  # simulated agent traffic
+app.command("top")(top.top)  # live terminal UI
+commands.register(app)  # status sessions traces spans costs metrics export
+app.add_typer(pricing_cli.app, name="pricing")  # update show check
+app.add_typer(service.app, name="service")  # systemd install
 
 
 def main() -> None:
