@@ -29,7 +29,9 @@ to odd, write length and bytes, bump ``seq`` to even. A reader copies the area a
 retries while ``seq`` is odd or changed during the copy. On x86-64 (TSO) stores are
 seen in program order, which the seqlock relies on. A restarted worker reloads the
 last snapshot so domain counters also stay monotonic; at most one publish interval
-of domain counts (never pipeline counts) is lost with a killed worker.
+of domain counts (never pipeline counts) is lost with a killed worker. The same holds
+for the cost stage's unknown-model counts, which also survive the stage being rebuilt
+on SIGHUP (:meth:`DomainCounters.watch_unknown_models`).
 
 Label values that come from users (service, model) are capped per worker at
 ``max_label_values``; later values count as ``"other"``. The main process caps the
@@ -41,6 +43,7 @@ from __future__ import annotations
 import bisect
 import struct
 import time
+from collections.abc import Iterable, Mapping
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -121,6 +124,9 @@ class DomainSnapshot(msgspec.Struct, array_like=True):
     cost: list[tuple[str, str, float]] = []
     # kind -> [bucket counts (len(DURATION_BUCKETS) + 1), sum seconds]
     durations: list[tuple[str, list[int], float]] = []
+    # model -> spans with usage whose model matched no price (the cost stage's count).
+    # Last, with a default: a snapshot published before this field existed still decodes.
+    unknown_models: list[tuple[str, int]] = []
 
 
 _snap_encoder = msgspec.msgpack.Encoder()
@@ -171,6 +177,9 @@ class DomainCounters:
         self.cost: dict[tuple[str, str], float] = {}
         self.durations: dict[str, list[int]] = {}
         self.duration_sum: dict[str, float] = {}
+        self.unknown_models: dict[str, int] = {}
+        self._unknown_source: Mapping[str, int] | None = None
+        self._unknown_seen: dict[str, int] = {}
 
     def load(self, snap: DomainSnapshot) -> None:
         """Continue from a previous incarnation's published snapshot."""
@@ -186,6 +195,34 @@ class DomainCounters:
             if len(buckets) == len(DURATION_BUCKETS) + 1:
                 self.durations[kind] = list(buckets)
                 self.duration_sum[kind] = total
+        for model, n in snap.unknown_models:
+            self.unknown_models[self.model(model)] = n
+
+    def watch_unknown_models(self, stages: Iterable[object]) -> None:
+        """Follow the ``unknown_models`` Counter of the cost stage among ``stages``.
+
+        The stage's Counter restarts at zero whenever the stage is rebuilt (SIGHUP); the
+        published series must not. So what the previous stage counted since the last
+        snapshot is folded in first, and from then on only increments of the new
+        Counter are added. What the new stage counted before this call (WAL records
+        replayed when the writer opened, already counted by the previous incarnation)
+        is taken as the starting point, not counted again."""
+        self._sync_unknown()
+        source = next((c for c in (getattr(st, "unknown_models", None) for st in stages) if c is not None), None)
+        self._unknown_source = source
+        self._unknown_seen = dict(source) if source is not None else {}
+
+    def _sync_unknown(self) -> None:
+        source = self._unknown_source
+        if source is None:
+            return
+        seen = self._unknown_seen
+        for raw, n in list(source.items()):
+            delta = n - seen.get(raw, 0)
+            if delta > 0:
+                key = self.model(raw)
+                self.unknown_models[key] = self.unknown_models.get(key, 0) + delta
+                seen[raw] = n
 
     def observe(self, spans: list[Span]) -> None:
         # Two passes: a tight loop that only groups raw values (spans of a batch share
@@ -246,7 +283,12 @@ class DomainCounters:
             tokens=[(*k, n) for k, n in self.tokens.items()],
             cost=[(*k, v) for k, v in self.cost.items()],
             durations=[(k, b, self.duration_sum[k]) for k, b in self.durations.items()],
+            unknown_models=self._unknown_items(),
         )
+
+    def _unknown_items(self) -> list[tuple[str, int]]:
+        self._sync_unknown()
+        return list(self.unknown_models.items())
 
 
 class CounterBlock:

@@ -109,6 +109,7 @@ class Totals:
     cost: dict[tuple[str, str], float] = field(default_factory=dict)
     durations: dict[str, list[int]] = field(default_factory=dict)
     duration_sum: dict[str, float] = field(default_factory=dict)
+    unknown_models: dict[str, int] = field(default_factory=dict)
 
     @property
     def received(self) -> int:
@@ -178,6 +179,8 @@ def read_totals(state: CollectorState) -> Totals:
         for kind, buckets, total in snap.durations:
             t.durations[kind] = _merge_hist(t.durations.get(kind, []), buckets)
             _add(t.duration_sum, kind, total)
+        for model, n in snap.unknown_models:
+            _add(t.unknown_models, model_cap(model), n)
     return t
 
 
@@ -272,6 +275,14 @@ class PipelineCollector(Collector):
         c = CounterMetricFamily("agenttrace_cost_usd", "Cost in US dollars.", labels=["service", "model"])
         for key, usd in sorted(t.cost.items()):
             c.add_metric(list(key), usd)
+        yield c
+        c = CounterMetricFamily(
+            "agenttrace_cost_unknown_model",
+            "Spans with token usage whose model matched no price (their cost is unknown), by model.",
+            labels=["model"],
+        )
+        for model, n in sorted(t.unknown_models.items()):
+            c.add_metric([model], n)
         yield c
         h = HistogramMetricFamily("agenttrace_span_duration_seconds", "Span duration, by kind.", labels=["kind"])
         for kind, counts in sorted(t.durations.items()):

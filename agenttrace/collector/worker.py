@@ -214,6 +214,7 @@ class _Worker:
 
         ring = load("ring").Ring.attach(self.spec.ring_name)
         writer = _open_writer(self.spec, self.cfg, self.replay)
+        self.domain.watch_unknown_models(self.stages)  # after the replay: counted by the predecessor
         self.wal_next_seq = self._wal_scan().next_seq
         slots[SLOT["store_writable"]] = 1
         # Spans are acyclic and short-lived; the default gen-0 threshold (700) makes the
@@ -345,6 +346,7 @@ class _Worker:
         _configure_logging(cfg, self.spec.worker_id)
         try:
             self.stages = build_stages(cfg)
+            self.domain.watch_unknown_models(self.stages)  # the new stage's Counter starts at 0
         except Exception:
             log.exception("reload: keeping the running enrichment stages")
         log.info("worker %d reloaded its configuration", self.spec.worker_id)
