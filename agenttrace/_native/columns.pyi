@@ -1,7 +1,7 @@
 """Stub of the compiled column codecs (twin: columns_py.py; layouts: docs/format/segment.md)."""
 
-from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 _H = TypeVar("_H", bound=Hashable)
 
@@ -21,3 +21,17 @@ def encode_dict(distinct: Sequence[bytes], codes: Sequence[int]) -> bytes: ...
 def decode_dict(data: bytes, count: int, rows: list[int] | None = None) -> tuple[list[bytes], list[int]]: ...
 def encode_bitmap(values: Sequence[bool]) -> bytes: ...
 def decode_bitmap(data: bytes, count: int, offset: int = 0, rows: list[int] | None = None) -> list[bool]: ...
+def transpose(objs: Iterable[Any], names: tuple[str, ...], default: Any = None) -> list[list[Any]]: ...
+def rollup_groups(
+    bucket_ns: int,
+    inv_log_gamma: float,
+    start_ns: list[int],
+    end_ns: list[int],
+    service: list[str],
+    kind: list[str],
+    model: list[str],
+    status: list[int],
+    tokens: Sequence[list[int | None]],
+    cost_usd: list[float | None],
+    rows_before: Mapping[Any, Any],
+) -> dict[tuple, list]: ...

@@ -7,6 +7,10 @@ the worst case (10 bytes a varint), so no Python object is made per value on enc
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from libc.math cimport ceil, log
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memcpy
@@ -26,7 +30,33 @@ __all__ = [
     "encode_dict",
     "encode_fixed",
     "encode_varints",
+    "rollup_groups",
+    "transpose",
 ]
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    PyTypeObject PyMemberDescr_Type
+
+
+cdef extern from *:
+    """
+    static inline int at_add_overflow(int64_t a, int64_t b, int64_t* r) { return __builtin_add_overflow(a, b, r); }
+    static inline int at_sub_overflow(int64_t a, int64_t b, int64_t* r) { return __builtin_sub_overflow(a, b, r); }
+    """
+    bint at_add_overflow(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    bint at_sub_overflow(int64_t a, int64_t b, int64_t* r) noexcept nogil
+
+
+cdef enum:
+    T_OBJECT_EX = 16  # structmember.h: an object field that raises AttributeError when unset
 
 
 cdef inline uint64_t zigzag(int64_t v) noexcept nogil:
@@ -502,3 +532,182 @@ def decode_bitmap(bytes data, Py_ssize_t count, Py_ssize_t offset=0, rows=None) 
             raise IndexError("list index out of range")
         out.append(True if p[offset + (r >> 3)] & (1 << (r & 7)) else False)
     return out
+
+
+# --- row objects to columns (the segment writer's split) ----------------------------
+
+
+cdef Py_ssize_t _slot_offset(type cls, str name):
+    """Byte offset of ``name``'s object slot in instances of ``cls``, or -1 when the
+    attribute is not a plain slot (then it is read with getattr)."""
+    for klass in cls.__mro__:
+        d = klass.__dict__.get(name)
+        if d is not None:
+            if type(d) is <type>&PyMemberDescr_Type and (<PyMemberDescrObject*>d).d_member.type == T_OBJECT_EX:
+                return (<PyMemberDescrObject*>d).d_member.offset
+            return -1
+    return -1
+
+
+def transpose(objs, tuple names, default=None) -> list:
+    """One list per name of ``getattr(obj, name)`` over ``objs`` (``default`` for a
+    ``None`` object). The row objects of the writer are msgspec Structs, whose fields
+    are slots: those are read straight from the object (one pass over the rows)."""
+    cdef list rows = objs if type(objs) is list else list(objs)
+    cdef Py_ssize_t n = len(rows)
+    cdef Py_ssize_t k = len(names)
+    cdef Py_ssize_t i, j, off
+    cdef list out = [PyList_New(n) for _ in range(k)]
+    cdef PyObject** cols = <PyObject**>malloc(sizeof(PyObject*) * (k + 1))
+    cdef Py_ssize_t* offs = <Py_ssize_t*>malloc(sizeof(Py_ssize_t) * (k + 1))
+    cdef type cls = None
+    cdef object obj, value
+    cdef PyObject* slot
+    cdef bint fast = False
+    if cols == NULL or offs == NULL:
+        free(cols)
+        free(offs)
+        raise MemoryError()
+    try:
+        for j in range(k):
+            cols[j] = <PyObject*>out[j]
+        for i in range(n):
+            obj = rows[i]
+            if obj is None:
+                for j in range(k):
+                    Py_INCREF(default)
+                    PyList_SET_ITEM(<list>cols[j], i, default)
+                continue
+            if type(obj) is not cls:
+                cls = type(obj)
+                fast = True
+                for j in range(k):
+                    offs[j] = _slot_offset(cls, names[j])
+            for j in range(k):
+                off = offs[j]
+                slot = (<PyObject**>((<char*><PyObject*>obj) + off))[0] if off >= 0 else NULL
+                if slot != NULL:
+                    value = <object>slot
+                else:
+                    value = getattr(obj, names[j])
+                Py_INCREF(value)
+                PyList_SET_ITEM(<list>cols[j], i, value)
+        return out
+    finally:
+        free(cols)
+        free(offs)
+
+
+# --- rollup of columns ---------------------------------------------------------------
+
+
+cdef inline int64_t _int_or_zero(object v) except? -1:
+    return 0 if v is None else <int64_t>v
+
+
+cdef enum:
+    _COUNT = 0
+    _ERRORS = 1
+    _TOK = 2  # five token sums from here
+    _DUR = 7
+    _ZERO = 8
+    _MIN = 9
+    _MAX = 10
+    _NSUM = 11
+
+
+def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list end_ns, list service, list kind,
+                  list model, list status, list tokens, list cost_usd, dict rows_before) -> dict:
+    """Sums of each rollup group over column lists (see ``columns_py.rollup_groups``).
+
+    Sums are 64-bit; a value or sum beyond that raises ``OverflowError`` and the caller
+    uses the twin, which has unbounded ints (so results never differ)."""
+    cdef Py_ssize_t n = len(start_ns)
+    cdef Py_ssize_t i, g, t, ngroups = 0
+    cdef int64_t s, e, d, b, r, st, v
+    cdef double c, idx
+    cdef dict index = {}
+    cdef list keys = []
+    cdef list bins_of = []
+    cdef dict bins
+    cdef object key, gi, cur, row_before, tok_col
+    cdef int64_t* acc
+    cdef double* cost
+    cdef list tok_cols = list(tokens)
+    if bucket_ns <= 0:
+        raise ValueError("bucket_ns must be positive")
+    if len(tok_cols) != 5:
+        raise ValueError("tokens must hold five columns")
+    for col in (end_ns, service, kind, model, status, cost_usd, *tok_cols):
+        if len(col) != n:
+            raise ValueError("columns of different lengths")
+    acc = <int64_t*>malloc(sizeof(int64_t) * _NSUM * (n + 1))
+    cost = <double*>malloc(sizeof(double) * (n + 1))
+    if acc == NULL or cost == NULL:
+        free(acc)
+        free(cost)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            s = start_ns[i]
+            e = end_ns[i]
+            r = s % bucket_ns
+            if r < 0:
+                r += bucket_ns  # floor, as Python's % (a start before 1970)
+            b = s - r
+            st = status[i]
+            key = (b, service[i], kind[i], model[i], st)
+            gi = index.get(key)
+            if gi is None:
+                g = ngroups
+                ngroups += 1
+                index[key] = g
+                keys.append(key)
+                bins_of.append({})
+                for t in range(_NSUM):
+                    acc[g * _NSUM + t] = 0
+                row_before = rows_before.get(key)
+                cost[g] = 0.0 if row_before is None else <double>row_before.cost_usd
+            else:
+                g = gi
+            acc[g * _NSUM + _COUNT] += 1
+            if st == 2:
+                acc[g * _NSUM + _ERRORS] += 1
+            for t in range(5):
+                v = _int_or_zero((<list>tok_cols[t])[i])
+                if at_add_overflow(acc[g * _NSUM + _TOK + t], v, &acc[g * _NSUM + _TOK + t]):
+                    raise OverflowError("token sum beyond 64 bits")
+            cur = cost_usd[i]
+            if cur is not None and cur:
+                cost[g] += <double>cur
+            if at_sub_overflow(e, s, &d) or at_add_overflow(acc[g * _NSUM + _DUR], d, &acc[g * _NSUM + _DUR]):
+                raise OverflowError("duration sum beyond 64 bits")
+            if d < 0:
+                d = 0
+            if acc[g * _NSUM + _COUNT] == 1:
+                acc[g * _NSUM + _MIN] = d
+                acc[g * _NSUM + _MAX] = d
+            elif d < acc[g * _NSUM + _MIN]:
+                acc[g * _NSUM + _MIN] = d
+            elif d > acc[g * _NSUM + _MAX]:
+                acc[g * _NSUM + _MAX] = d
+            if d == 0:
+                acc[g * _NSUM + _ZERO] += 1
+                continue
+            # The sketch's bucket: ceil(log(d) / log(GAMMA)), as LatencySketch.add computes it.
+            idx = ceil(log(<double>d) * inv_log_gamma)
+            bins = <dict>bins_of[g]
+            gi = <long long>idx
+            cur = bins.get(gi)
+            bins[gi] = 1 if cur is None else cur + 1
+        out = {}
+        for g in range(ngroups):
+            sums = [acc[g * _NSUM + t] for t in range(_NSUM)]
+            out[keys[g]] = [
+                sums[_COUNT], sums[_ERRORS], *sums[_TOK:_TOK + 5], cost[g], sums[_DUR],
+                sums[_ZERO], sums[_MIN], sums[_MAX], bins_of[g],
+            ]
+        return out
+    finally:
+        free(acc)
+        free(cost)

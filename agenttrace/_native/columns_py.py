@@ -18,7 +18,10 @@ same name, arguments and results in the compiled module; tests run both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
+from typing import Any
 
 __all__ = [
     "decode_bitmap",
@@ -35,6 +38,8 @@ __all__ = [
     "encode_dict",
     "encode_fixed",
     "encode_varints",
+    "rollup_groups",
+    "transpose",
 ]
 
 _MIN = -(1 << 63)
@@ -298,3 +303,93 @@ def decode_bitmap(data: bytes, count: int, offset: int = 0, rows: list[int] | No
             if not 0 <= r < count:
                 raise IndexError("list index out of range")
     return [bool(data[offset + (i >> 3)] & (1 << (i & 7))) for i in rows]
+
+
+# --- row objects to columns (the segment writer's split) ----------------------------
+
+
+def transpose(objs: Iterable[Any], names: tuple[str, ...], default: Any = None) -> list[list[Any]]:
+    """One list per name of ``getattr(obj, name)`` over ``objs`` (``default`` for a
+    ``None`` object)."""
+    rows = objs if isinstance(objs, list) else list(objs)
+    if all(o is not None for o in rows):
+        return [list(map(attrgetter(name), rows)) for name in names]
+    return [[default if o is None else getattr(o, name) for o in rows] for name in names]
+
+
+# --- rollup of columns ---------------------------------------------------------------
+
+
+def rollup_groups(
+    bucket_ns: int,
+    inv_log_gamma: float,
+    start_ns: list[int],
+    end_ns: list[int],
+    service: list[str],
+    kind: list[str],
+    model: list[str],
+    status: list[int],
+    tokens: Sequence[list[int | None]],
+    cost_usd: list[float | None],
+    rows_before: Mapping[Any, Any],
+) -> dict[tuple, list]:
+    """Sums per rollup key ``(bucket start, service, kind, model, status)`` over column lists.
+
+    Each value is ``[count, errors, input, output, cache_read, cache_write, reasoning,
+    cost, duration_sum, zero, min, max, bins]``: the five token columns of ``tokens``
+    summed (``None`` counts 0); ``cost`` summed as a float in row order, starting from
+    ``rows_before[key].cost_usd`` when that key is there (so adding to an existing
+    rollup row gives the same float as adding span by span); ``zero``, ``min``, ``max``
+    and ``bins`` (bucket index → count) are the latency sketch of the durations
+    ``end - start`` (a negative one counts as 0), bucket ``ceil(log(d) * inv_log_gamma)``.
+    """
+    if bucket_ns <= 0:
+        raise ValueError("bucket_ns must be positive")
+    tokens = list(tokens)
+    if len(tokens) != 5:
+        raise ValueError("tokens must hold five columns")
+    n = len(start_ns)
+    if any(len(col) != n for col in (end_ns, service, kind, model, status, cost_usd, *tokens)):
+        raise ValueError("columns of different lengths")
+    out: dict[tuple, list] = {}
+    log = math.log
+    ceil = math.ceil
+    rows = zip(start_ns, end_ns, service, kind, model, status, *tokens, cost_usd, strict=True)
+    for s, e, sv, k, m, st, t_in, t_out, t_cr, t_cw, t_rsn, c in rows:
+        key = (s - s % bucket_ns, sv, k, m, st)
+        acc = out.get(key)
+        if acc is None:
+            before = rows_before.get(key)
+            acc = out[key] = [0, 0, 0, 0, 0, 0, 0, 0.0 if before is None else before.cost_usd, 0, 0, 0, 0, {}]
+        acc[0] += 1
+        if st == 2:
+            acc[1] += 1
+        if t_in:
+            acc[2] += t_in
+        if t_out:
+            acc[3] += t_out
+        if t_cr:
+            acc[4] += t_cr
+        if t_cw:
+            acc[5] += t_cw
+        if t_rsn:
+            acc[6] += t_rsn
+        if c:
+            acc[7] += c
+        d = e - s
+        acc[8] += d
+        if d < 0:
+            d = 0
+        if acc[0] == 1:
+            acc[10] = acc[11] = d
+        elif d < acc[10]:
+            acc[10] = d
+        elif d > acc[11]:
+            acc[11] = d
+        if d == 0:
+            acc[9] += 1
+            continue
+        bins = acc[12]
+        b = ceil(log(d) * inv_log_gamma)
+        bins[b] = bins.get(b, 0) + 1
+    return out

@@ -18,7 +18,40 @@ __all__ = ["decode_batch"]
 cdef enum:
     HSIZE = 20
 
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
+    bint PyObject_GC_IsTracked(object op)
+
+
+cdef inline bint _untrack_if_atoms(object seq):
+    """Untrack a list of str (tags) or an empty list; True when it is untracked now."""
+    if type(seq) is not list:
+        return not PyObject_GC_IsTracked(seq)
+    for item in <list>seq:
+        if type(item) is not str:
+            return False
+    PyObject_GC_UnTrack(<void*>seq)
+    return True
+
+
+cdef void _untrack_spans(list spans):
+    # A decoded span is a tree of atoms: it cannot be part of a reference cycle, so
+    # the cyclic GC has nothing to find in it. Untracked, the writer's pending spans
+    # (up to seal_rows of them, held for up to seal_age_s) are not walked by every
+    # collection: the same trade msgspec's Struct(gc=False) makes, per instance.
+    # Refcounting still frees them. Spans holding events keep being tracked.
+    for span in spans:
+        if type(span) is not _Span:
+            continue
+        if not _untrack_if_atoms((<object>span).tags) or not _untrack_if_atoms((<object>span).events):
+            continue
+        if PyObject_GC_IsTracked((<object>span).attributes) or PyObject_GC_IsTracked((<object>span).usage):
+            continue
+        PyObject_GC_UnTrack(<void*>span)
+
 _decoder = msgspec.msgpack.Decoder(list[Span])
+_Span = Span
 _wire_decode = wire.decode
 
 
@@ -41,6 +74,7 @@ cpdef tuple decode_batch(list datagrams):
                 except Exception:
                     spans = None
                 if spans is not None and len(<list>spans) == count:
+                    _untrack_spans(<list>spans)
                     good.append((raw, spans))
                     continue
         try:

@@ -23,7 +23,7 @@ import msgspec
 
 from agenttrace.errors import ConfigError
 from agenttrace.model import CostSource, Span
-from agenttrace.pricing.calculate import ATTO, cost_atto
+from agenttrace.pricing.calculate import ATTO, normalise_tier
 from agenttrace.pricing.catalogue import Catalogue, ModelPrices, default_catalogue, load_catalogue
 from agenttrace.pricing.match import Match, Matcher
 
@@ -32,6 +32,7 @@ __all__ = ["UNKNOWN_MODELS_MAX", "CostStage", "PriceOverride", "PricingConfig"]
 # Distinct unknown model names counted one by one; more than this fold into "other"
 # (the model string is user data: a bug upstream must not grow memory or metrics unboundedly).
 UNKNOWN_MODELS_MAX = 1000
+_MISSING = object()
 
 Price = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -143,25 +144,74 @@ class CostStage:
         return self.matcher.match(model, provider)
 
     def __call__(self, spans: Iterable[Span]) -> None:
-        match = self.matcher.match
+        # The hot path of every worker: cost_atto inlined, and the match, normalised tier
+        # and (for a model without long-context tiers) the rates looked up once per
+        # (model, provider, service_tier) of the batch. The arithmetic is cost_atto's,
+        # term for term, so the floats are the same (tests compare them exactly).
+        groups: dict[tuple[str, str, str], tuple | None] = {}
+        sdk_source = CostSource.SDK.value
+        unknown_source = CostSource.UNKNOWN.value
+        priced = 0
         for span in spans:
             if span.cost_usd is not None:
                 if not span.cost_source:
-                    span.cost_source = CostSource.SDK.value
+                    span.cost_source = sdk_source
                     self.sdk += 1
                 continue
             usage = span.usage
             if usage is None:
                 continue
-            m = match(span.model, span.provider)
-            if m.prices is None:
-                span.cost_source = CostSource.UNKNOWN.value
+            key = (span.model, span.provider, span.service_tier)
+            group = groups.get(key, _MISSING)
+            if group is _MISSING:
+                group = groups[key] = self._group(*key)
+            if group is None:
+                span.cost_source = unknown_source
                 self.unknown += 1
                 self._count_unknown(span.model)
                 continue
-            span.cost_usd = cost_atto(m.prices, usage, span.service_tier) / ATTO
-            span.cost_source = m.source
-            self.priced += 1
+            prices, source, tier, fixed = group
+            # calculate._split, inlined
+            cr = usage.cache_read_tokens
+            if cr < 0:
+                cr = 0
+            cw1h = usage.cache_write_1h_tokens
+            if cw1h < 0:
+                cw1h = 0
+            cw = usage.cache_write_tokens
+            if cw < cw1h:
+                cw = cw1h
+            total_in = usage.input_tokens
+            if total_in < cr + cw:
+                total_in = cr + cw
+            rsn = usage.reasoning_tokens
+            if rsn < 0:
+                rsn = 0
+            out = usage.output_tokens
+            if out < rsn:
+                out = rsn
+            r = fixed if fixed is not None else prices.rates(prices.threshold_for(total_in), tier)
+            span.cost_usd = (
+                (total_in - cr - cw) * r.input
+                + cr * r.cache_read
+                + (cw - cw1h) * r.cache_write
+                + cw1h * r.cache_write_1h
+                + (out - rsn) * r.output
+                + rsn * r.reasoning
+            ) / ATTO
+            span.cost_source = source
+            priced += 1
+        self.priced += priced
+
+    def _group(self, model: str, provider: str, service_tier: str) -> tuple | None:
+        """(prices, cost source, normalised tier, rates if they never depend on the input
+        size) for spans of one (model, provider, service_tier); None when unpriced."""
+        m = self.matcher.match(model, provider)
+        if m.prices is None:
+            return None
+        tier = normalise_tier(service_tier)
+        fixed = m.prices.rates(0, tier) if not m.prices.thresholds else None
+        return m.prices, m.source, tier, fixed
 
     def _count_unknown(self, model: str) -> None:
         key = model or "(none)"

@@ -39,9 +39,11 @@ from typing import Any
 
 import msgspec
 
+from agenttrace import _native
+from agenttrace._native import columns_py as _cols_py
 from agenttrace.errors import StoreError
 from agenttrace.model import Span
-from agenttrace.store.sketch import LatencySketch, _Wire
+from agenttrace.store.sketch import _INV_LOG_GAMMA, LatencySketch, _Wire
 
 __all__ = [
     "BUCKET_NS",
@@ -63,6 +65,14 @@ TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wri
 ROLLUP_COLUMNS = ("start_ns", "end_ns", "service", "kind", "model", "status", *TOKEN_FIELDS, "cost_usd")
 
 RollupKey = tuple[int, str, str, str, int]  # bucket_start_ns, service, kind, model, status
+
+_cols = _native.load("columns")
+_COMPILED = _native.is_compiled(_cols)
+_SPAN_COLUMNS = ("start_ns", "end_ns", "service", "kind", "model", "status", "cost_usd")
+
+
+def _as_list(values: Sequence[Any]) -> list:
+    return values if type(values) is list else list(values)
 
 
 class RollupVersionError(StoreError, ValueError):
@@ -230,8 +240,17 @@ class Rollup:
 
     def add_spans(self, spans: Iterable[Span]) -> None:
         """Count every span of ``spans``."""
-        for s in spans:
-            self.add_span(s)
+        if not _COMPILED:
+            # Pure Python: one call per span beats building the columns first.
+            for s in spans:
+                self.add_span(s)
+            return
+        spans = spans if isinstance(spans, list) else list(spans)
+        cols = dict(zip(_SPAN_COLUMNS, _cols.transpose(spans, _SPAN_COLUMNS), strict=True))
+        usage = [s.usage for s in spans]
+        if any(usage):
+            cols.update(zip(TOKEN_FIELDS, _cols.transpose(usage, TOKEN_FIELDS, 0), strict=True))
+        self.add_columns(cols)
 
     def add_columns(self, columns: Mapping[str, Sequence[Any]]) -> None:
         """Count the rows of column lists (the names of :data:`ROLLUP_COLUMNS`).
@@ -239,10 +258,41 @@ class Rollup:
         Missing token or cost columns count as zero; ``None`` in them too.
         """
         n = len(columns["start_ns"])
+        if not n:
+            return
         zeros = [0] * n
-        cols = [columns.get(name, zeros) for name in ROLLUP_COLUMNS]
-        for row in zip(*cols, strict=True):
-            self._add(*row)
+        start, end, service, kind, model, status, *tokens, cost = (
+            _as_list(columns.get(name, zeros)) for name in ROLLUP_COLUMNS
+        )
+        args = (BUCKET_NS[self.granularity], _INV_LOG_GAMMA, start, end, service, kind, model, status, tokens, cost)
+        try:
+            groups = _cols.rollup_groups(*args, self.rows)
+        except (OverflowError, TypeError):
+            # Beyond 64 bits (or not an int where one belongs): the twin's unbounded
+            # Python ints give the same answer span by span would.
+            groups = _cols_py.rollup_groups(*args, self.rows)
+        rows = self.rows
+        for key, (count, errors, i, o, cr, cw, rsn, cost_sum, dur, zero, lo, hi, bins) in groups.items():
+            sketch = LatencySketch()
+            sketch.count, sketch.zero, sketch.min, sketch.max = count, zero, lo, hi
+            sketch._bins = bins
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = RollupRow.__new__(RollupRow)
+                row.count = row.errors = row.input_tokens = row.output_tokens = 0
+                row.cache_read_tokens = row.cache_write_tokens = row.reasoning_tokens = row.duration_sum_ns = 0
+                row.sketch = sketch
+            else:
+                row.sketch.merge(sketch)
+            row.count += count
+            row.errors += errors
+            row.input_tokens += i
+            row.output_tokens += o
+            row.cache_read_tokens += cr
+            row.cache_write_tokens += cw
+            row.reasoning_tokens += rsn
+            row.cost_usd = cost_sum  # summed from the row's cost before, in span order
+            row.duration_sum_ns += dur
 
     def _add(
         self,
