@@ -29,6 +29,7 @@ __all__ = [
     "encode_deltas",
     "encode_dict",
     "encode_fixed",
+    "bloom_set",
     "encode_varints",
     "rollup_groups",
     "transpose",
@@ -711,3 +712,20 @@ def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list e
     finally:
         free(acc)
         free(cost)
+
+
+def bloom_set(bytearray bits, hashes, Py_ssize_t k) -> None:
+    """Set the ``k`` probe bits of each 64-bit hash in ``bits`` (see ``columns_py.bloom_set``)."""
+    cdef uint64_t m = <uint64_t>len(bits) * 8
+    cdef unsigned char* p = bits
+    cdef uint64_t h, h1, h2, bit
+    cdef Py_ssize_t i
+    if m == 0:
+        return
+    for item in hashes:
+        h = item
+        h1 = h & 0xFFFFFFFF
+        h2 = (h >> 32) | 1
+        for i in range(k):
+            bit = (h1 + <uint64_t>i * h2) % m
+            p[bit >> 3] |= <unsigned char>(1 << (bit & 7))

@@ -24,6 +24,7 @@ from operator import attrgetter
 from typing import Any
 
 __all__ = [
+    "bloom_set",
     "decode_bitmap",
     "decode_blobs",
     "decode_deltas",
@@ -393,3 +394,18 @@ def rollup_groups(
         b = ceil(log(d) * inv_log_gamma)
         bins[b] = bins.get(b, 0) + 1
     return out
+
+
+def bloom_set(bits: bytearray, hashes: Iterable[int], k: int) -> None:
+    """Set the ``k`` probe bits of each 64-bit hash ``h`` in ``bits``: probe ``i`` is bit
+    ``(h1 + i * h2) mod m`` with ``h1 = h & 0xffffffff``, ``h2 = (h >> 32) | 1`` and
+    ``m = len(bits) * 8`` (the segment's Bloom filter, docs/format/segment.md)."""
+    m = len(bits) * 8
+    if m == 0:
+        return
+    for h in hashes:
+        h1 = h & 0xFFFFFFFF
+        h2 = (h >> 32) | 1
+        for i in range(k):
+            bit = (h1 + i * h2) % m
+            bits[bit >> 3] |= 1 << (bit & 7)

@@ -145,9 +145,8 @@ class Bloom(msgspec.Struct, array_like=True):
     def build(cls, values: set[bytes], bits_per_value: float = 9.6, k: int = 7) -> Bloom:
         m = max(64, math.ceil(len(values) * bits_per_value / 8) * 8)
         buf = bytearray(m // 8)
-        for v in values:
-            for bit in _probes(v, k, m):
-                buf[bit >> 3] |= 1 << (bit & 7)
+        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        _cols.bloom_set(buf, [from_bytes(blake2b(v, digest_size=8).digest(), "little") for v in values], k)
         return cls(k, bytes(buf))
 
     def may_contain(self, value: bytes) -> bool:
@@ -268,24 +267,33 @@ def _to_bytes_values(kind: str, values: list) -> list[bytes]:
     return values
 
 
-def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, bytes, dict]:
-    """(encoding, raw chunk bytes, extra directory fields) for one column."""
+def _all_equal(values: list) -> bool:
+    # list.count runs in C and compares like a set would (==, identity first); it
+    # makes no set of 50,000 big ints for a column that is not constant.
+    return values.count(values[0]) == len(values)
+
+
+def _encode_column(
+    name: str, values: list, start_ns: list[int], distinct_out: dict[str, list] | None = None
+) -> tuple[str, bytes, dict]:
+    """(encoding, raw chunk bytes, extra directory fields) for one column; a STR
+    column's distinct values go to ``distinct_out[name]`` when given."""
     kind = COLUMN_TYPES[name]
     n = len(values)
     try:
         if kind == INT:
             if name == "end_ns":
                 durations = [e - s for e, s in zip(values, start_ns, strict=True)]
-                if len(set(durations)) == 1:
+                if _all_equal(durations):
                     return "const_duration", b"", {"value": durations[0]}
                 return "duration", _cols.encode_varints(durations), {}
-            if len(set(values)) == 1:
+            if _all_equal(values):
                 return "const", b"", {"value": values[0]}
             if name == "start_ns":
                 return "delta", _cols.encode_deltas(values), {}
             return "varint", _cols.encode_varints(values), {}
         if kind == BOOL:
-            if len(set(values)) == 1:
+            if _all_equal(values):
                 return "const", b"", {"value": values[0]}
             return "bitmap", _cols.encode_bitmap(values), {}
         if kind == FLOAT_OPT:
@@ -299,6 +307,8 @@ def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, b
         if kind == STR:
             # Dictionary first: only distinct strings need encoding to UTF-8.
             distinct, codes = _cols.dict_encode(values)
+            if distinct_out is not None:
+                distinct_out[name] = distinct
             if len(distinct) == 1 or len(distinct) * 2 <= n:
                 distinct = [v.encode("utf-8", "surrogatepass") for v in distinct]
                 if len(distinct) == 1:
@@ -306,11 +316,16 @@ def _encode_column(name: str, values: list, start_ns: list[int]) -> tuple[str, b
                 return "dict", _cols.encode_dict(distinct, codes), {}
             return "blob", _cols.encode_blobs([v.encode("utf-8", "surrogatepass") for v in values]), {}
         width = _FIXED_WIDTH.get(name)
-        if name == "span_id" and all(len(v) == width for v in values):
-            return "fixed", _cols.encode_fixed(values, width), {"width": width}  # unique by construction
+        if name == "span_id":
+            try:
+                return "fixed", _cols.encode_fixed(values, width), {"width": width}  # unique by construction
+            except ValueError:
+                pass  # a span id of another size
         # bytes and msgpack-typed columns: byte strings first.
         raw = _to_bytes_values(kind, values)
         distinct, codes = _cols.dict_encode(raw)
+        if distinct_out is not None and kind == BYTES:
+            distinct_out[name] = distinct
         if len(distinct) == 1:
             return "const", b"", {"value": distinct[0]}
         if len(distinct) * 2 <= n:
@@ -345,8 +360,9 @@ def encode_segment(
     n = len(spans)
     out = bytearray(HEADER.pack(MAGIC, VERSION, 0))
     entries = []
+    distinct: dict[str, list] = {}
     for name in COLUMN_NAMES:
-        encoding, raw, extra = _encode_column(name, cols[name], cols["start_ns"])
+        encoding, raw, extra = _encode_column(name, cols[name], cols["start_ns"], distinct)
         entry = ColumnEntry(name=name, encoding=encoding, offset=len(out), raw_length=len(raw), **extra)
         if raw:
             stored = raw
@@ -374,12 +390,14 @@ def encode_segment(
         wal_first_seq=wal_first_seq,
         wal_last_seq=wal_last_seq,
         created_unix_ns=time.time_ns(),
-        error_rows=sum(1 for s in cols["status"] if s == 2),
-        services=sorted(set(cols["service"])),
-        kinds=sorted(set(cols["kind"])),
-        models=sorted(set(cols["model"])),
-        trace_bloom=Bloom.build(set(cols["trace_id"])),
-        session_bloom=Bloom.build({s.encode("utf-8", "surrogatepass") for s in cols["session_id"] if s}),
+        error_rows=cols["status"].count(2),
+        services=sorted(distinct.get("service") or set(cols["service"])),
+        kinds=sorted(distinct.get("kind") or set(cols["kind"])),
+        models=sorted(distinct.get("model") or set(cols["model"])),
+        trace_bloom=Bloom.build(set(distinct.get("trace_id") or cols["trace_id"])),
+        session_bloom=Bloom.build(
+            {s.encode("utf-8", "surrogatepass") for s in distinct.get("session_id") or cols["session_id"] if s}
+        ),
         columns=entries,
         rollup=section,
     )
