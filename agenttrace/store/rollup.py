@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import sub
 from typing import Any
 
 import msgspec
@@ -204,6 +205,57 @@ def _wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str
             )
         )
     return out
+
+
+def _hour_wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str, int]]) -> list | None:
+    """``_wire_rows(r.fold("hour"), tables)`` computed straight from the minute rows while
+    their sketches are plain bucket dicts (as a freshly built rollup's are), without
+    building hour rows and packed sketches first; None when a sketch is in another form.
+    Same order of additions as :meth:`Rollup.merge`, so the same floats."""
+    size = BUCKET_NS["hour"]
+    acc: dict[tuple, list] = {}
+    for (b, service, kind, model, status), row in r.rows.items():
+        sk = row.sketch
+        bins = sk._bins
+        if bins is None or sk._w is not None:
+            return None
+        key = (b - b % size, service, kind, model, status)
+        a = acc.get(key)
+        if a is None:
+            # count, errors, 5 token sums, cost, duration; sketch count, zero, min, max, bins
+            a = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, {}]
+        a[0] += row.count
+        a[1] += row.errors
+        a[2] += row.input_tokens
+        a[3] += row.output_tokens
+        a[4] += row.cache_read_tokens
+        a[5] += row.cache_write_tokens
+        a[6] += row.reasoning_tokens
+        a[7] += row.cost_usd
+        a[8] += row.duration_sum_ns
+        if sk.count:
+            if a[9] == 0:
+                a[11], a[12] = sk.min, sk.max
+            else:
+                a[11] = min(a[11], sk.min)
+                a[12] = max(a[12], sk.max)
+            a[9] += sk.count
+            a[10] += sk.zero
+            hour_bins = a[13]
+            get = hour_bins.get
+            for i, c in bins.items():
+                hour_bins[i] = get(i, 0) + c
+    out = []
+    for (b, service, kind, model, status), a in sorted(acc.items()):
+        ixs = [t.setdefault(v, len(t)) for t, v in zip(tables, (service, kind, model), strict=True)]
+        out.append((b, *ixs, status, *a[:9], _wire_of(a[10], a[11], a[12], a[13])))
+    return out
+
+
+def _wire_of(zero: int, lo: int, hi: int, bins: dict[int, int]) -> _Wire:
+    """What ``LatencySketch.to_wire`` gives for these parts (non-empty counts only)."""
+    keys = sorted(k for k, c in bins.items() if c)
+    return _Wire(zero, lo, hi, list(map(sub, keys, [0, *keys])), list(map(bins.__getitem__, keys)))
 
 
 class Rollup:
@@ -395,7 +447,11 @@ class Rollup:
         carries its hour fold, so readers after hours need not decode every minute."""
         tables: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
         rows = _wire_rows(self, tables)
-        hour_rows = _wire_rows(self.fold("hour"), tables) if self.granularity == "minute" else None
+        hour_rows = None
+        if self.granularity == "minute":
+            hour_rows = _hour_wire_rows(self, tables)
+            if hour_rows is None:
+                hour_rows = _wire_rows(self.fold("hour"), tables)
         return _enc.encode(
             [
                 ROLLUP_VERSION,
