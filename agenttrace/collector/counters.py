@@ -196,7 +196,8 @@ class DomainCounters:
                 self.durations[kind] = list(buckets)
                 self.duration_sum[kind] = total
         for model, n in snap.unknown_models:
-            self.unknown_models[self.model(model)] = n
+            key = self.model(model)  # a lowered max_label_values may fold several into "other"
+            self.unknown_models[key] = self.unknown_models.get(key, 0) + n
 
     def watch_unknown_models(self, stages: Iterable[object]) -> None:
         """Follow the ``unknown_models`` Counter of the cost stage among ``stages``.
