@@ -63,7 +63,7 @@ def _datagrams(n_spans: int, traffic: str) -> list[bytes]:
             )
             for i in range(n_spans)
         ]
-        return [wire.encode(spans[i : i + 50], sender_id=1, seq=i // 50) for i in range(0, n_spans, 50)]
+        return [wire.encode(spans[i : i + 50], sender_id=1, seq=i // 50, compress=False) for i in range(0, n_spans, 50)]
     spans = list(generate_spans(n_spans, seed=7))
     for s in spans:
         if s.usage is not None:

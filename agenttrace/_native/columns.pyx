@@ -22,6 +22,7 @@ __all__ = [
     "decode_dict",
     "decode_fixed",
     "decode_varints",
+    "dict_codes",
     "dict_encode",
     "dict_find",
     "encode_bitmap",
@@ -729,3 +730,25 @@ def bloom_set(bytearray bits, hashes, Py_ssize_t k) -> None:
         for i in range(k):
             bit = (h1 + <uint64_t>i * h2) % m
             p[bit >> 3] |= <unsigned char>(1 << (bit & 7))
+
+
+def dict_codes(values) -> tuple:
+    """``dict_encode`` with the codes written as the uvarints of ``encode_dict``: the
+    dictionary column is ``encode_dict(distinct, []) + codes`` (no list of codes made)."""
+    cdef dict index = {}
+    cdef list distinct = []
+    cdef Py_ssize_t n = len(values)
+    cdef _Buf buf = _Buf(n * 2 + 16)
+    cdef Py_ssize_t code
+    cdef object hit
+    for v in values:
+        hit = index.get(v)
+        if hit is None:
+            code = len(distinct)
+            index[v] = code
+            distinct.append(v)
+        else:
+            code = hit
+        buf.reserve(10)
+        buf.put(<uint64_t>code)
+    return distinct, buf.tobytes()

@@ -31,6 +31,7 @@ __all__ = [
     "decode_dict",
     "decode_fixed",
     "decode_varints",
+    "dict_codes",
     "dict_encode",
     "dict_find",
     "encode_bitmap",
@@ -204,6 +205,16 @@ def dict_encode(values: Sequence[object]) -> tuple[list[object], list[int]]:
             index[v] = code
         codes.append(code)
     return list(index), codes
+
+
+def dict_codes(values: Sequence[object]) -> tuple[list[object], bytes]:
+    """:func:`dict_encode` with the codes written as the uvarints of :func:`encode_dict`:
+    the dictionary column is ``encode_dict(distinct, []) + codes``."""
+    distinct, codes = dict_encode(values)
+    out = bytearray()
+    for c in codes:
+        _put_uvarint(out, c)
+    return distinct, bytes(out)
 
 
 def encode_dict(distinct: Sequence[bytes], codes: Sequence[int]) -> bytes:

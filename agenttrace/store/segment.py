@@ -306,14 +306,14 @@ def _encode_column(
             return "f64n", _cols.encode_bitmap(present) + floats.tobytes(), {}
         if kind == STR:
             # Dictionary first: only distinct strings need encoding to UTF-8.
-            distinct, codes = _cols.dict_encode(values)
+            distinct, codes = _cols.dict_codes(values)
             if distinct_out is not None:
                 distinct_out[name] = distinct
             if len(distinct) == 1 or len(distinct) * 2 <= n:
                 distinct = [v.encode("utf-8", "surrogatepass") for v in distinct]
                 if len(distinct) == 1:
                     return "const", b"", {"value": distinct[0]}
-                return "dict", _cols.encode_dict(distinct, codes), {}
+                return "dict", _cols.encode_dict(distinct, ()) + codes, {}
             return "blob", _cols.encode_blobs([v.encode("utf-8", "surrogatepass") for v in values]), {}
         width = _FIXED_WIDTH.get(name)
         if name == "span_id":
@@ -323,13 +323,13 @@ def _encode_column(
                 pass  # a span id of another size
         # bytes and msgpack-typed columns: byte strings first.
         raw = _to_bytes_values(kind, values)
-        distinct, codes = _cols.dict_encode(raw)
+        distinct, codes = _cols.dict_codes(raw)
         if distinct_out is not None and kind == BYTES:
             distinct_out[name] = distinct
         if len(distinct) == 1:
             return "const", b"", {"value": distinct[0]}
         if len(distinct) * 2 <= n:
-            return "dict", _cols.encode_dict(distinct, codes), {}
+            return "dict", _cols.encode_dict(distinct, ()) + codes, {}
         if width and all(len(v) == width for v in raw):
             return "fixed", _cols.encode_fixed(raw, width), {"width": width}
         return "blob", _cols.encode_blobs(raw), {}

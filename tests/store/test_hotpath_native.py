@@ -303,3 +303,13 @@ def test_stored_hour_fold_equals_folding_the_minutes(ss):
     assert [row[-1] for row in fast] == [row[-1] for row in slow] and tables_a == tables_b
     hourly = Rollup.from_bytes(r.to_bytes(), "hour")
     assert _rows_exactly(hourly) == _rows_exactly(r.fold("hour"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.sampled_from([b"", b"a", b"bc", b"\x00" * 20]) | st.binary(max_size=6), max_size=400))
+def test_dict_codes_is_dict_encode_written_as_the_dict_column(columns_mod, values):
+    distinct, codes = columns_mod.dict_codes(values)
+    want_distinct, want_codes = TWIN.dict_encode(values)
+    assert distinct == want_distinct
+    assert columns_mod.encode_dict(distinct, ()) + codes == TWIN.encode_dict(want_distinct, want_codes)
+    assert TWIN.decode_dict(TWIN.encode_dict(distinct, ()) + codes, len(values)) == (distinct, want_codes)
