@@ -12,7 +12,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from libc.math cimport ceil, log
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcmp, memcpy
 
 __all__ = [
@@ -52,9 +52,14 @@ cdef extern from *:
     """
     static inline int at_add_overflow(int64_t a, int64_t b, int64_t* r) { return __builtin_add_overflow(a, b, r); }
     static inline int at_sub_overflow(int64_t a, int64_t b, int64_t* r) { return __builtin_sub_overflow(a, b, r); }
+    static int at_cmp_i64(const void* a, const void* b) {
+        int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
+        return (x > y) - (x < y);
+    }
     """
     bint at_add_overflow(int64_t a, int64_t b, int64_t* r) noexcept nogil
     bint at_sub_overflow(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    int at_cmp_i64(const void* a, const void* b) noexcept nogil
 
 
 cdef enum:
@@ -616,6 +621,7 @@ cdef enum:
     _MIN = 9
     _MAX = 10
     _NSUM = 11
+    _BUCKET_BITS = 12  # sketch buckets of durations in [1, 2**63) ns lie in [0, 2206]
 
 
 def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list end_ns, list service, list kind,
@@ -630,10 +636,12 @@ def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list e
     cdef double c, idx
     cdef dict index = {}
     cdef list keys = []
-    cdef list bins_of = []
-    cdef dict bins
     cdef object key, gi, cur, row_before, tok_col
     cdef int64_t* acc
+    cdef int64_t* pairs
+    cdef Py_ssize_t npairs = 0, j
+    cdef int64_t p, bucket, prev, run
+    cdef list deltas, counts
     cdef double* cost
     cdef list tok_cols = list(tokens)
     if bucket_ns <= 0:
@@ -645,9 +653,11 @@ def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list e
             raise ValueError("columns of different lengths")
     acc = <int64_t*>malloc(sizeof(int64_t) * _NSUM * (n + 1))
     cost = <double*>malloc(sizeof(double) * (n + 1))
-    if acc == NULL or cost == NULL:
+    pairs = <int64_t*>malloc(sizeof(int64_t) * (n + 1))  # (group << 12) | bucket, one per duration > 0
+    if acc == NULL or cost == NULL or pairs == NULL:
         free(acc)
         free(cost)
+        free(pairs)
         raise MemoryError()
     try:
         for i in range(n):
@@ -665,7 +675,6 @@ def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list e
                 ngroups += 1
                 index[key] = g
                 keys.append(key)
-                bins_of.append({})
                 for t in range(_NSUM):
                     acc[g * _NSUM + t] = 0
                 row_before = rows_before.get(key)
@@ -698,21 +707,39 @@ def rollup_groups(int64_t bucket_ns, double inv_log_gamma, list start_ns, list e
                 continue
             # The sketch's bucket: ceil(log(d) / log(GAMMA)), as LatencySketch.add computes it.
             idx = ceil(log(<double>d) * inv_log_gamma)
-            bins = <dict>bins_of[g]
-            gi = <long long>idx
-            cur = bins.get(gi)
-            bins[gi] = 1 if cur is None else cur + 1
+            if not 0 <= idx < (1 << _BUCKET_BITS):
+                raise OverflowError("sketch bucket out of range")
+            pairs[npairs] = ((<int64_t>g) << _BUCKET_BITS) | <int64_t>idx
+            npairs += 1
+        # Sorted (group, bucket) pairs: each group's buckets come out ascending, which is
+        # the sketch's wire form (key deltas and counts) with no dict in between.
+        qsort(pairs, npairs, sizeof(int64_t), at_cmp_i64)
         out = {}
+        j = 0
         for g in range(ngroups):
+            deltas = []
+            counts = []
+            prev = 0
+            while j < npairs and (pairs[j] >> _BUCKET_BITS) == g:
+                p = pairs[j]
+                run = 0
+                while j < npairs and pairs[j] == p:
+                    run += 1
+                    j += 1
+                bucket = p & ((1 << _BUCKET_BITS) - 1)
+                deltas.append(bucket - prev)
+                counts.append(run)
+                prev = bucket
             sums = [acc[g * _NSUM + t] for t in range(_NSUM)]
             out[keys[g]] = [
                 sums[_COUNT], sums[_ERRORS], *sums[_TOK:_TOK + 5], cost[g], sums[_DUR],
-                sums[_ZERO], sums[_MIN], sums[_MAX], bins_of[g],
+                sums[_ZERO], sums[_MIN], sums[_MAX], deltas, counts,
             ]
         return out
     finally:
         free(acc)
         free(cost)
+        free(pairs)
 
 
 def bloom_set(bytearray bits, hashes, Py_ssize_t k) -> None:

@@ -348,12 +348,13 @@ def rollup_groups(
     """Sums per rollup key ``(bucket start, service, kind, model, status)`` over column lists.
 
     Each value is ``[count, errors, input, output, cache_read, cache_write, reasoning,
-    cost, duration_sum, zero, min, max, bins]``: the five token columns of ``tokens``
+    cost, duration_sum, zero, min, max, key_deltas, counts]``: the five token columns of ``tokens``
     summed (``None`` counts 0); ``cost`` summed as a float in row order, starting from
     ``rows_before[key].cost_usd`` when that key is there (so adding to an existing
-    rollup row gives the same float as adding span by span); ``zero``, ``min``, ``max``
-    and ``bins`` (bucket index → count) are the latency sketch of the durations
-    ``end - start`` (a negative one counts as 0), bucket ``ceil(log(d) * inv_log_gamma)``.
+    rollup row gives the same float as adding span by span); ``zero``, ``min``, ``max``,
+    ``key_deltas`` and ``counts`` are the latency sketch of the durations ``end - start``
+    (a negative one counts as 0) in its wire form: bucket ``ceil(log(d) * inv_log_gamma)``,
+    buckets ascending, each as its distance from the one before (the first from 0).
     """
     if bucket_ns <= 0:
         raise ValueError("bucket_ns must be positive")
@@ -404,6 +405,11 @@ def rollup_groups(
         bins = acc[12]
         b = ceil(log(d) * inv_log_gamma)
         bins[b] = bins.get(b, 0) + 1
+    for acc in out.values():
+        bins = acc.pop()
+        keys = sorted(bins)
+        acc.append([k - p for k, p in zip(keys, [0, *keys], strict=False)])
+        acc.append([bins[k] for k in keys])
     return out
 
 

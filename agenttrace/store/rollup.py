@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from operator import sub
 from typing import Any
 
@@ -209,16 +210,20 @@ def _wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str
 
 def _hour_wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dict[str, int]]) -> list | None:
     """``_wire_rows(r.fold("hour"), tables)`` computed straight from the minute rows while
-    their sketches are plain bucket dicts (as a freshly built rollup's are), without
+    their sketches are bucket dicts or undecoded wire form (as a fresh rollup's are), without
     building hour rows and packed sketches first; None when a sketch is in another form.
     Same order of additions as :meth:`Rollup.merge`, so the same floats."""
     size = BUCKET_NS["hour"]
     acc: dict[tuple, list] = {}
     for (b, service, kind, model, status), row in r.rows.items():
         sk = row.sketch
-        bins = sk._bins
-        if bins is None or sk._w is not None:
-            return None
+        w = sk._w
+        if w is not None:
+            items: Iterable[tuple[int, int]] = zip(accumulate(w.keys), w.counts, strict=True)
+        elif sk._bins is not None:
+            items = sk._bins.items()
+        else:
+            return None  # packed (merged) sketches: fold them
         key = (b - b % size, service, kind, model, status)
         a = acc.get(key)
         if a is None:
@@ -243,7 +248,7 @@ def _hour_wire_rows(r: Rollup, tables: tuple[dict[str, int], dict[str, int], dic
             a[10] += sk.zero
             hour_bins = a[13]
             get = hour_bins.get
-            for i, c in bins.items():
+            for i, c in items:
                 hour_bins[i] = get(i, 0) + c
     out = []
     for (b, service, kind, model, status), a in sorted(acc.items()):
@@ -324,10 +329,9 @@ class Rollup:
             # Python ints give the same answer span by span would.
             groups = _cols_py.rollup_groups(*args, self.rows)
         rows = self.rows
-        for key, (count, errors, i, o, cr, cw, rsn, cost_sum, dur, zero, lo, hi, bins) in groups.items():
-            sketch = LatencySketch()
-            sketch.count, sketch.zero, sketch.min, sketch.max = count, zero, lo, hi
-            sketch._bins = bins
+        for key, (count, errors, i, o, cr, cw, rsn, cost_sum, dur, zero, lo, hi, deltas, counts) in groups.items():
+            # Already in wire form: to_bytes stores it as it is.
+            sketch = LatencySketch.from_wire(_Wire(zero, lo, hi, deltas, counts))
             row = rows.get(key)
             if row is None:
                 row = rows[key] = RollupRow.__new__(RollupRow)

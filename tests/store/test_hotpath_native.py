@@ -286,12 +286,21 @@ def test_bloom_set_agrees_between_builds(columns_mod):
 
 @settings(max_examples=40, deadline=None)
 @given(ss=st.lists(spans(start=st.integers(0, 4 * 3_600_000_000_000)), max_size=40))
-def test_stored_hour_fold_equals_folding_the_minutes(ss):
-    """to_bytes builds the hour rows straight from the minute rows' bucket dicts; they
-    must be the rows folding the minutes gives (floats included)."""
-    r = Rollup()
-    for s in ss:
-        r.add_span(s)
+def test_stored_hour_fold_equals_folding_the_minutes(rollup_build, ss):
+    """to_bytes builds the hour rows straight from the minute rows' sketches (bucket
+    dicts after add_span, wire form after add_columns); they must be the rows folding
+    the minutes gives (floats included)."""
+    for how in ("add_span", "add_columns"):
+        r = Rollup()
+        if how == "add_span":
+            for s in ss:
+                r.add_span(s)
+        elif ss:
+            r.add_columns(_columns(ss))
+        _check_hour_fold(r)
+
+
+def _check_hour_fold(r: Rollup) -> None:
     tables_a: tuple = ({}, {}, {})
     tables_b: tuple = ({}, {}, {})
     rollup_mod._wire_rows(r, tables_a)
