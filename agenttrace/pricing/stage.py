@@ -152,56 +152,59 @@ class CostStage:
         sdk_source = CostSource.SDK.value
         unknown_source = CostSource.UNKNOWN.value
         priced = 0
-        for span in spans:
-            if span.cost_usd is not None:
-                if not span.cost_source:
-                    span.cost_source = sdk_source
-                    self.sdk += 1
-                continue
-            usage = span.usage
-            if usage is None:
-                continue
-            key = (span.model, span.provider, span.service_tier)
-            group = groups.get(key, _MISSING)
-            if group is _MISSING:
-                group = groups[key] = self._group(*key)
-            if group is None:
-                span.cost_source = unknown_source
-                self.unknown += 1
-                self._count_unknown(span.model)
-                continue
-            prices, source, tier, fixed = group
-            # calculate._split, inlined
-            cr = usage.cache_read_tokens
-            if cr < 0:
-                cr = 0
-            cw1h = usage.cache_write_1h_tokens
-            if cw1h < 0:
-                cw1h = 0
-            cw = usage.cache_write_tokens
-            if cw < cw1h:
-                cw = cw1h
-            total_in = usage.input_tokens
-            if total_in < cr + cw:
-                total_in = cr + cw
-            rsn = usage.reasoning_tokens
-            if rsn < 0:
-                rsn = 0
-            out = usage.output_tokens
-            if out < rsn:
-                out = rsn
-            r = fixed if fixed is not None else prices.rates(prices.threshold_for(total_in), tier)
-            span.cost_usd = (
-                (total_in - cr - cw) * r.input
-                + cr * r.cache_read
-                + (cw - cw1h) * r.cache_write
-                + cw1h * r.cache_write_1h
-                + (out - rsn) * r.output
-                + rsn * r.reasoning
-            ) / ATTO
-            span.cost_source = source
-            priced += 1
-        self.priced += priced
+        try:
+            for span in spans:
+                if span.cost_usd is not None:
+                    if not span.cost_source:
+                        span.cost_source = sdk_source
+                        self.sdk += 1
+                    continue
+                usage = span.usage
+                if usage is None:
+                    continue
+                key = (span.model, span.provider, span.service_tier)
+                group = groups.get(key, _MISSING)
+                if group is _MISSING:
+                    group = groups[key] = self._group(*key)
+                if group is None:
+                    span.cost_source = unknown_source
+                    self.unknown += 1
+                    self._count_unknown(span.model)
+                    continue
+                prices, source, tier, fixed = group
+                # calculate._split, inlined
+                cr = usage.cache_read_tokens
+                if cr < 0:
+                    cr = 0
+                cw1h = usage.cache_write_1h_tokens
+                if cw1h < 0:
+                    cw1h = 0
+                cw = usage.cache_write_tokens
+                if cw < cw1h:
+                    cw = cw1h
+                total_in = usage.input_tokens
+                if total_in < cr + cw:
+                    total_in = cr + cw
+                rsn = usage.reasoning_tokens
+                if rsn < 0:
+                    rsn = 0
+                out = usage.output_tokens
+                if out < rsn:
+                    out = rsn
+                r = fixed if fixed is not None else prices.rates(prices.threshold_for(total_in), tier)
+                span.cost_usd = (
+                    (total_in - cr - cw) * r.input
+                    + cr * r.cache_read
+                    + (cw - cw1h) * r.cache_write
+                    + cw1h * r.cache_write_1h
+                    + (out - rsn) * r.output
+                    + rsn * r.reasoning
+                ) / ATTO
+                span.cost_source = source
+                priced += 1
+        finally:
+            # spans priced before a span that raises count too
+            self.priced += priced
 
     def _group(self, model: str, provider: str, service_tier: str) -> tuple | None:
         """(prices, cost source, normalised tier, rates if they never depend on the input
