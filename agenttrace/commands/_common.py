@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -21,20 +21,29 @@ __all__ = [
     "DataDirOpt",
     "JsonOpt",
     "LimitOpt",
+    "ModelOpt",
+    "ServiceOpt",
+    "SessionOpt",
     "SinceOpt",
+    "StatusOpt",
     "UntilOpt",
     "error_message",
     "fail",
     "fmt_bytes",
+    "json_printed",
     "local_time",
     "open_engine",
     "plural",
     "resolve_data_dir",
+    "run_query",
+    "status_filter",
     "store_errors",
     "store_size",
     "time_range",
     "warn_skipped",
 ]
+
+T = TypeVar("T")
 
 DataDirOpt = Annotated[
     Path | None,
@@ -46,6 +55,11 @@ DataDirOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable field names instead of a table.")]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many rows.")]
+# The span filters that read the same in every command that offers them.
+ServiceOpt = Annotated[str | None, typer.Option("--service", help="Only this service.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Only this model.")]
+StatusOpt = Annotated[str | None, typer.Option("--status", help="Only this status: ok, error or unset.")]
+SessionOpt = Annotated[str | None, typer.Option("--session", help="Only this session id.")]
 
 EXIT_ERROR = 1  # the store or the collector could not answer (missing dir, unknown id, empty store)
 EXIT_USAGE = 2  # the arguments were wrong (bad time string, bad id, bad format), as Click uses 2
@@ -129,6 +143,40 @@ def open_engine(data_dir: Path | None) -> Any:
     if not segs:
         fail(f"every segment in {path} is unreadable ({len(skipped)} corrupt); nothing to show")
     return engine
+
+
+def status_filter(status: str | None) -> int | None:
+    """``--status ok|error|unset`` as the stored status code; a bad word fails with exit 2."""
+    from agenttrace.export import status_code
+
+    try:
+        return status_code(status) if status is not None else None
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def run_query(data_dir: Path | None, ask: Callable[[Any], T]) -> T:
+    """``ask(engine)`` over the store at ``data_dir``.
+
+    Fails in one sentence when the store cannot answer (see :func:`open_engine` and
+    :func:`store_errors`) and warns on stderr about the corrupt segments the answer was
+    given without, e.g. ``run_query(data_dir, lambda e: e.session(session_id))``.
+    """
+    engine = open_engine(data_dir)
+    with store_errors():
+        result = ask(engine)
+    warn_skipped(result)
+    return result
+
+
+def json_printed(result: Any, as_json: bool) -> bool:
+    """With ``--json``: print ``result`` as JSON and say so, so the caller prints nothing else."""
+    if not as_json:
+        return False
+    from agenttrace.commands.render import print_json
+
+    print_json(result)
+    return True
 
 
 def warn_skipped(result: Any) -> None:

@@ -13,14 +13,15 @@ from agenttrace.commands._common import (
     DataDirOpt,
     JsonOpt,
     LimitOpt,
+    ServiceOpt,
     SinceOpt,
     UntilOpt,
     fail,
-    open_engine,
+    json_printed,
     resolve_data_dir,
+    run_query,
     store_errors,
     time_range,
-    warn_skipped,
 )
 
 __all__ = ["UnknownModel", "costs"]
@@ -35,7 +36,7 @@ class UnknownModel(msgspec.Struct, kw_only=True):
 
 
 def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = None) -> None:
-    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.commands.render import print_table
     from agenttrace.errors import ConfigError
     from agenttrace.pricing import unknown_models_in_store
     from agenttrace.pricing.stage import load_pricing_config
@@ -49,8 +50,7 @@ def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = 
     with store_errors():
         found = unknown_models_in_store(path, pricing)
     rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in found][:limit]
-    if as_json:
-        print_json(rows)
+    if json_printed(rows, as_json):
         return
     if not rows:
         typer.echo("every model in the store matched a price")
@@ -67,7 +67,7 @@ def costs(
     by: Annotated[str, typer.Option("--by", help="Group by model, service, kind or day.")] = "model",
     since: SinceOpt = None,
     until: UntilOpt = None,
-    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    service: ServiceOpt = None,
     unknown: Annotated[bool, typer.Option("--unknown", help="List the models that matched no price instead.")] = False,
     config: Annotated[
         Path | None,
@@ -82,7 +82,7 @@ def costs(
     data_dir: DataDirOpt = None,
 ) -> None:
     """What the agents spent: tokens by type, cost and share of the total, per group."""
-    from agenttrace.commands.render import fmt_cost, print_json, print_table
+    from agenttrace.commands.render import fmt_cost, print_table
     from agenttrace.commands.reports import COST_GROUPS, cost_report
     from agenttrace.store.results import SpanFilter
 
@@ -94,13 +94,10 @@ def costs(
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)
     lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
-    with store_errors():
-        report = cost_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+    where = SpanFilter(service=service) if service else None
+    report = run_query(data_dir, lambda engine: cost_report(engine, by, lo, hi, where))
     report.rows = report.rows[:limit]
-    warn_skipped(report)
-    if as_json:
-        print_json(report)
+    if json_printed(report, as_json):
         return
     if not report.rows:
         typer.echo("no spans in that range", err=True)

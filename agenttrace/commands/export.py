@@ -11,11 +11,16 @@ import typer
 from agenttrace.commands._common import (
     EXIT_USAGE,
     DataDirOpt,
+    ModelOpt,
+    ServiceOpt,
+    SessionOpt,
     SinceOpt,
+    StatusOpt,
     UntilOpt,
     fail,
     fmt_bytes,
     open_engine,
+    status_filter,
     store_errors,
     time_range,
 )
@@ -30,16 +35,16 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv or parquet.")] = "jsonl",
     since: SinceOpt = None,
     until: UntilOpt = None,
-    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    service: ServiceOpt = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status: ok, error or unset.")] = None,
-    session: Annotated[str | None, typer.Option("--session", help="Only this session id.")] = None,
+    model: ModelOpt = None,
+    status: StatusOpt = None,
+    session: SessionOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Export the matching spans (all of them, oldest segment first) to a file."""
-    from agenttrace.export import EXPORT_FORMATS, ExportError, export_spans, iter_csv, iter_jsonl, status_code
+    from agenttrace.export import EXPORT_FORMATS, ExportError, export_spans, iter_csv, iter_jsonl
     from agenttrace.store.results import SpanFilter
 
     fmt = fmt.lower()
@@ -48,10 +53,7 @@ def export(
     if output == "-" and fmt == "parquet":
         fail("parquet cannot be written to standard output: pass -o FILE", EXIT_USAGE)
     lo, hi = time_range(since, until)
-    try:
-        code = status_code(status) if status is not None else None
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
+    code = status_filter(status)
     engine = open_engine(data_dir)
     flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, kind=kind, model=model, status=code, session_id=session)
     if output == "-":

@@ -14,12 +14,11 @@ from agenttrace.commands._common import (
     SinceOpt,
     UntilOpt,
     fail,
+    json_printed,
     local_time,
-    open_engine,
     plural,
-    store_errors,
+    run_query,
     time_range,
-    warn_skipped,
 )
 
 __all__ = ["app"]
@@ -35,11 +34,13 @@ def _ms(value: float | None) -> str:
     return "" if value is None else fmt_duration_ns(value * 1e6)
 
 
-def _check_by(by: str) -> None:
+def _grouped_range(by: str, since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """Checks ``--by``, then answers :func:`time_range` (so a bad group is reported first)."""
     from agenttrace.commands.reports import PERF_GROUPS
 
     if by not in PERF_GROUPS:
         fail(f"cannot group by {by!r}: use one of {', '.join(PERF_GROUPS)}", EXIT_USAGE)
+    return time_range(since, until)
 
 
 @app.command("performance")
@@ -52,18 +53,13 @@ def performance(
     data_dir: DataDirOpt = None,
 ) -> None:
     """p50/p95/p99 latency per kind (or model, or service), slowest p95 first."""
-    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.commands.render import print_table
     from agenttrace.commands.reports import performance_report
 
-    _check_by(by)
-    lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
-    with store_errors():
-        report = performance_report(engine, by, lo, hi)
+    lo, hi = _grouped_range(by, since, until)
+    report = run_query(data_dir, lambda engine: performance_report(engine, by, lo, hi))
     report.rows = report.rows[:limit]
-    warn_skipped(report)
-    if as_json:
-        print_json(report)
+    if json_printed(report, as_json):
         return
     if not report.rows:
         typer.echo("no spans in that range", err=True)
@@ -89,17 +85,12 @@ def errors(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Error counts and rates per kind (or model, or service), and the latest failed spans (--limit)."""
-    from agenttrace.commands.render import print_json, print_table
+    from agenttrace.commands.render import print_table
     from agenttrace.commands.reports import error_report
 
-    _check_by(by)
-    lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
-    with store_errors():
-        report = error_report(engine, by, lo, hi, recent=limit)
-    warn_skipped(report)
-    if as_json:
-        print_json(report)
+    lo, hi = _grouped_range(by, since, until)
+    report = run_query(data_dir, lambda engine: error_report(engine, by, lo, hi, recent=limit))
+    if json_printed(report, as_json):
         return
     rate = report.total_errors / report.total_spans if report.total_spans else 0.0
     typer.echo(f"{plural(report.total_errors, 'error')} in {plural(report.total_spans, 'span')} ({rate:.2%})")
@@ -125,16 +116,12 @@ def summary(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Totals over the range: spans, errors, tokens, cost, latency."""
-    from agenttrace.commands.render import fmt_cost, print_json
+    from agenttrace.commands.render import fmt_cost
     from agenttrace.commands.reports import summary_report
 
     lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
-    with store_errors():
-        s = summary_report(engine, lo, hi)
-    warn_skipped(s)
-    if as_json:
-        print_json(s)
+    s = run_query(data_dir, lambda engine: summary_report(engine, lo, hi))
+    if json_printed(s, as_json):
         return
     t = s.tokens
     typer.echo(

@@ -25,6 +25,7 @@ __all__ = [
     "fmt_tokens",
     "print_json",
     "print_table",
+    "print_traces",
     "tree_order",
     "waterfall",
 ]
@@ -112,6 +113,38 @@ def print_table(
     for row in cells:
         table.add_row(*row)
     _console(file).print(table)
+
+
+def print_traces(traces: Iterable[Any]) -> None:
+    """The table of trace summaries that ``traces list`` and ``sessions show`` print."""
+    from agenttrace.commands._common import local_time
+
+    print_table(
+        None,
+        [
+            ("trace", "left"),
+            ("name", "left"),
+            ("start", "left"),
+            ("duration", "right"),
+            ("spans", "right"),
+            ("errors", "right"),
+            ("tokens", "right"),
+            ("cost", "right"),
+        ],
+        [
+            (
+                t.trace_id,
+                t.root_name,
+                local_time(t.start_ns),
+                fmt_duration_ns(t.duration_ms * 1e6),
+                t.spans,
+                t.errors or "",
+                fmt_tokens(t.tokens.total_tokens),
+                fmt_cost(t.cost_usd),
+            )
+            for t in traces
+        ],
+    )
 
 
 def tree_order(tree: TraceTree) -> list[tuple[SpanRecord, int]]:

@@ -10,14 +10,14 @@ from agenttrace.commands._common import (
     DataDirOpt,
     JsonOpt,
     LimitOpt,
+    ServiceOpt,
     SinceOpt,
     UntilOpt,
+    json_printed,
     local_time,
-    open_engine,
     plural,
-    store_errors,
+    run_query,
     time_range,
-    warn_skipped,
 )
 
 __all__ = ["app"]
@@ -29,22 +29,18 @@ app = typer.Typer(help="Agent sessions: list them, or show one with its traces."
 def list_sessions(
     since: SinceOpt = None,
     until: UntilOpt = None,
-    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    service: ServiceOpt = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this user id.")] = None,
     limit: LimitOpt = 20,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Sessions with activity in the range, most recently active first."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_table
 
     lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
-    with store_errors():
-        result = engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
-    warn_skipped(result)
-    if as_json:
-        print_json(result)
+    result = run_query(data_dir, lambda engine: engine.sessions(lo, hi, service=service, user_id=user, limit=limit))
+    if json_printed(result, as_json):
         return
     if not result.sessions:
         typer.echo("no sessions in that range", err=True)
@@ -91,15 +87,11 @@ def show_session(
     data_dir: DataDirOpt = None,
 ) -> None:
     """One session: its totals and its traces, oldest first (at most --limit of them)."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, print_traces
 
-    engine = open_engine(data_dir)
-    with store_errors():
-        detail = engine.session(session_id)
-    warn_skipped(detail)
+    detail = run_query(data_dir, lambda engine: engine.session(session_id))
     detail.traces = detail.traces[:limit]
-    if as_json:
-        print_json(detail)
+    if json_printed(detail, as_json):
         return
     s = detail.summary
     t = s.tokens
@@ -112,29 +104,4 @@ def show_session(
         f"tokens in {t.input_tokens:,} "
         f"(cache read {t.cache_read_tokens:,}) out {t.output_tokens:,} · cost {fmt_cost(s.cost_usd) or '$0'}"
     )
-    print_table(
-        None,
-        [
-            ("trace", "left"),
-            ("name", "left"),
-            ("start", "left"),
-            ("duration", "right"),
-            ("spans", "right"),
-            ("errors", "right"),
-            ("tokens", "right"),
-            ("cost", "right"),
-        ],
-        [
-            (
-                tr.trace_id,
-                tr.root_name,
-                local_time(tr.start_ns),
-                fmt_duration_ns(tr.duration_ms * 1e6),
-                tr.spans,
-                tr.errors or "",
-                fmt_tokens(tr.tokens.total_tokens),
-                fmt_cost(tr.cost_usd),
-            )
-            for tr in detail.traces
-        ],
-    )
+    print_traces(detail.traces)

@@ -7,18 +7,20 @@ from typing import Annotated
 import typer
 
 from agenttrace.commands._common import (
-    EXIT_USAGE,
     DataDirOpt,
     JsonOpt,
     LimitOpt,
+    ModelOpt,
+    ServiceOpt,
+    SessionOpt,
     SinceOpt,
+    StatusOpt,
     UntilOpt,
-    fail,
+    json_printed,
     local_time,
-    open_engine,
-    store_errors,
+    run_query,
+    status_filter,
     time_range,
-    warn_skipped,
 )
 
 __all__ = ["spans"]
@@ -27,11 +29,11 @@ __all__ = ["spans"]
 def spans(
     since: SinceOpt = None,
     until: UntilOpt = None,
-    service: Annotated[str | None, typer.Option("--service", help="Only this service.")] = None,
+    service: ServiceOpt = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind (llm, tool, agent, ...).")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status: ok, error or unset.")] = None,
-    session: Annotated[str | None, typer.Option("--session", help="Only this session id.")] = None,
+    model: ModelOpt = None,
+    status: StatusOpt = None,
+    session: SessionOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="Only names containing this (any case).")] = None,
     trace: Annotated[str | None, typer.Option("--trace", help="Only this trace id.")] = None,
     cursor: Annotated[
@@ -42,16 +44,11 @@ def spans(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Spans matching every filter given, newest first."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
-    from agenttrace.export import status_code
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_table
     from agenttrace.store.results import SpanFilter
 
     lo, hi = time_range(since, until)
-    try:
-        code = status_code(status) if status is not None else None
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    engine = open_engine(data_dir)
+    code = status_filter(status)
     flt = SpanFilter(
         since_ns=lo,
         until_ns=hi,
@@ -65,11 +62,8 @@ def spans(
         limit=limit,
         cursor=cursor,
     )
-    with store_errors():
-        page = engine.spans(flt)
-    warn_skipped(page)
-    if as_json:
-        print_json(page)
+    page = run_query(data_dir, lambda engine: engine.spans(flt))
+    if json_printed(page, as_json):
         return
     if not page.spans:
         typer.echo("no spans match", err=True)

@@ -15,12 +15,11 @@ from agenttrace.commands._common import (
     SinceOpt,
     UntilOpt,
     fail,
+    json_printed,
     local_time,
-    open_engine,
     plural,
-    store_errors,
+    run_query,
     time_range,
-    warn_skipped,
 )
 
 __all__ = ["app"]
@@ -42,47 +41,18 @@ def list_traces(
 ) -> None:
     """The newest traces, with their spans, errors, tokens and cost."""
     from agenttrace.commands import reports
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_json, print_table
+    from agenttrace.commands.render import print_traces
     from agenttrace.store.results import SpanFilter
 
     lo, hi = time_range(since, until)
-    engine = open_engine(data_dir)
     flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
-    with store_errors():
-        result = reports.list_traces(engine, flt)
-    warn_skipped(result)
-    if as_json:
-        print_json(result)
+    result = run_query(data_dir, lambda engine: reports.list_traces(engine, flt))
+    if json_printed(result, as_json):
         return
     if not result.traces:
         typer.echo("no traces match", err=True)
         return
-    print_table(
-        None,
-        [
-            ("trace", "left"),
-            ("name", "left"),
-            ("start", "left"),
-            ("duration", "right"),
-            ("spans", "right"),
-            ("errors", "right"),
-            ("tokens", "right"),
-            ("cost", "right"),
-        ],
-        [
-            (
-                t.trace_id,
-                t.root_name,
-                local_time(t.start_ns),
-                fmt_duration_ns(t.duration_ms * 1e6),
-                t.spans,
-                t.errors or "",
-                fmt_tokens(t.tokens.total_tokens),
-                fmt_cost(t.cost_usd),
-            )
-            for t in result.traces
-        ],
-    )
+    print_traces(result.traces)
 
 
 @app.command("show")
@@ -93,16 +63,12 @@ def show_trace(
     data_dir: DataDirOpt = None,
 ) -> None:
     """One trace as a waterfall: the span tree, each span's bar on a shared time axis."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, print_json, waterfall
+    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, waterfall
 
     if not _TRACE_ID.match(trace_id.strip()):
         fail(f"{trace_id!r} is not a trace id: a trace id is 32 hex digits", EXIT_USAGE)
-    engine = open_engine(data_dir)
-    with store_errors():
-        tree = engine.trace(trace_id.strip().lower())
-    warn_skipped(tree)
-    if as_json:
-        print_json(tree)
+    tree = run_query(data_dir, lambda engine: engine.trace(trace_id.strip().lower()))
+    if json_printed(tree, as_json):
         return
     t = tree.tokens
     title = (
