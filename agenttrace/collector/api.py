@@ -19,12 +19,13 @@ even its length leaks) and is never logged or echoed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from litestar import Router, get
 from litestar.connection import ASGIConnection
@@ -69,6 +70,10 @@ Model = Annotated[str | None, QueryParameter(description="Only this model.")]
 StatusQ = Annotated[Literal["unset", "ok", "error"] | None, QueryParameter(description="Only this status.")]
 SessionQ = Annotated[str | None, QueryParameter(name="session", description="Only this session id.")]
 Name = Annotated[str | None, QueryParameter(description="Only span names containing this, any case.")]
+CostBy = Annotated[Literal["model", "service", "kind", "day"], QueryParameter()]
+LatencyBy = Annotated[Literal["kind", "model", "service"], QueryParameter()]
+
+R = TypeVar("R")
 
 
 def build_openapi_config() -> OpenAPIConfig:
@@ -132,6 +137,10 @@ def _answers() -> Iterator[None]:
         raise ServiceUnavailableException(detail=error_message(exc)) from None
     except ValueError as exc:
         raise ValidationException(detail=str(exc)) from None
+
+
+def _where(service: str | None) -> SpanFilter | None:
+    return SpanFilter(service=service) if service else None
 
 
 def _trace_id(value: str | None) -> str | None:
@@ -233,46 +242,38 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         with _answers():
             return engine.spans(flt)
 
-    @get("/metrics/summary", sync_to_thread=True, raises=errs, summary="Totals over a time range")
-    def summary(since: Since = None, until: Until = None, service: Service = None) -> reports.Summary:
+    def _report(report: Callable[..., R], *by: str, since: str | None, until: str | None, service: str | None) -> R:
+        """``report(engine, [by,] lo, hi, where)``: the metrics routes differ only in the report they ask for."""
         lo, hi = _range(since, until)
         with _answers():
-            return reports.summary_report(engine, lo, hi, SpanFilter(service=service) if service else None)
+            return report(engine, *by, lo, hi, _where(service))
+
+    @get("/metrics/summary", sync_to_thread=True, raises=errs, summary="Totals over a time range")
+    def summary(since: Since = None, until: Until = None, service: Service = None) -> reports.Summary:
+        return _report(reports.summary_report, since=since, until=until, service=service)
 
     @get("/metrics/costs", sync_to_thread=True, raises=errs, summary="Tokens and cost by model/service/kind/day")
     def costs(
-        by: Annotated[Literal["model", "service", "kind", "day"], QueryParameter()] = "model",
-        since: Since = None,
-        until: Until = None,
-        service: Service = None,
+        by: CostBy = "model", since: Since = None, until: Until = None, service: Service = None
     ) -> reports.CostReport:
-        lo, hi = _range(since, until)
-        with _answers():
-            return reports.cost_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+        return _report(reports.cost_report, by, since=since, until=until, service=service)
 
     @get("/metrics/performance", sync_to_thread=True, raises=errs, summary="p50/p95/p99 latency by group")
     def performance(
-        by: Annotated[Literal["kind", "model", "service"], QueryParameter()] = "kind",
-        since: Since = None,
-        until: Until = None,
-        service: Service = None,
+        by: LatencyBy = "kind", since: Since = None, until: Until = None, service: Service = None
     ) -> reports.PerformanceReport:
-        lo, hi = _range(since, until)
-        with _answers():
-            return reports.performance_report(engine, by, lo, hi, SpanFilter(service=service) if service else None)
+        return _report(reports.performance_report, by, since=since, until=until, service=service)
 
     @get("/metrics/errors", sync_to_thread=True, raises=errs, summary="Error counts, rates, latest failures")
     def errors(
-        by: Annotated[Literal["kind", "model", "service"], QueryParameter()] = "kind",
+        by: LatencyBy = "kind",
         since: Since = None,
         until: Until = None,
         service: Service = None,
         recent: Annotated[int, QueryParameter(ge=0, le=1000, description="How many latest failed spans.")] = 10,
     ) -> reports.ErrorReport:
-        lo, hi = _range(since, until)
-        with _answers():
-            where = SpanFilter(service=service) if service else None
-            return reports.error_report(engine, by, lo, hi, where, recent=recent)
+        latest = functools.partial(reports.error_report, recent=recent)
+        return _report(latest, by, since=since, until=until, service=service)
 
     @get(
         "/export",
