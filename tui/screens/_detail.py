@@ -20,13 +20,20 @@ from ..widgets import Banner
 class DetailScreen(Screen[None]):
     """One thing the collector holds, found by its id (a session, a trace).
 
-    A subclass names the thing (``NOUN``), composes its body widgets, fetches the thing
-    and shows it. This class keeps the title line above and the banner that says why
-    nothing changed (not found, collector unreachable), reloads on F5/ctrl+r and, when
-    the app polls, every ``slow_interval_s`` while the screen is in front.
+    A subclass names the thing (``NOUN``), composes its body widgets (``FOCUS`` is the
+    one focused first), fetches the thing and shows it. This class keeps the title line
+    above and the banner that says why nothing changed (not found, collector
+    unreachable), reloads on F5/ctrl+r and, when the app polls, every
+    ``slow_interval_s`` while the screen is in front.
+    """
+
+    # Scoped to this class, so it styles every subclass's title line alike.
+    DEFAULT_CSS = """
+    DetailScreen #title { height: 1; padding: 0 1; background: $panel; }
     """
 
     NOUN: ClassVar[str] = ""
+    FOCUS: ClassVar[type[Widget]] = Widget  # the body widget that has the focus when the screen opens
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "back"),
         Binding("f5,ctrl+r", "reload", "reload", show=False),
@@ -46,10 +53,6 @@ class DetailScreen(Screen[None]):
         """The widgets between the banner and the footer; the first one takes the focus."""
         raise NotImplementedError
 
-    def body(self) -> Widget:
-        """The widget that has the focus when the screen opens."""
-        raise NotImplementedError
-
     async def fetch(self) -> Any:
         """The thing from the collector; raises NotFoundError or CollectorUnreachable."""
         raise NotImplementedError
@@ -66,7 +69,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#title", Static).update(Text(title))
 
     def on_mount(self) -> None:
-        self.body().focus()
+        self.query_one(self.FOCUS).focus()
         self.action_reload()
         if getattr(self.app, "poll", False):
             # Active sessions grow and traces still running gain spans: reload while in front.

@@ -15,10 +15,7 @@ from ._detail import DetailScreen
 class SessionTracesScreen(DetailScreen):
     """Lists one session's traces; Enter opens a trace, escape goes back."""
 
-    DEFAULT_CSS = """
-    SessionTracesScreen #title { height: 1; padding: 0 1; background: $panel; }
-    """
-
+    FOCUS = TraceTable
     NOUN = "session"
 
     def __init__(self, session_id: str) -> None:
@@ -27,9 +24,6 @@ class SessionTracesScreen(DetailScreen):
 
     def compose_body(self) -> ComposeResult:
         yield TraceTable(id="traces")
-
-    def body(self) -> TraceTable:
-        return self.query_one(TraceTable)
 
     async def fetch(self) -> Any:
         return await self.app.client.session(self.session_id)  # type: ignore[attr-defined]

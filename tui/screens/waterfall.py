@@ -15,10 +15,7 @@ from ._detail import DetailScreen
 class TraceScreen(DetailScreen):
     """The span tree with time bars on top, the highlighted span's details below."""
 
-    DEFAULT_CSS = """
-    TraceScreen #title { height: 1; padding: 0 1; background: $panel; }
-    """
-
+    FOCUS = Waterfall
     NOUN = "trace"
 
     def __init__(self, trace_id: str) -> None:
@@ -28,9 +25,6 @@ class TraceScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         yield Waterfall(id="waterfall")
         yield SpanDetail(id="detail")
-
-    def body(self) -> Waterfall:
-        return self.query_one(Waterfall)
 
     async def fetch(self) -> Any:
         return await self.app.client.trace(self.trace_id)  # type: ignore[attr-defined]
