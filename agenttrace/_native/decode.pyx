@@ -5,6 +5,9 @@ Same contract as the twin (see its docstring). The loop checks the v1 header fro
 a ``const unsigned char*`` in C and hands the payload to msgspec's msgpack decoder
 without creating a header object; anything unusual goes through
 :func:`agenttrace.wire.decode`, which names the drop reason.
+
+Unlike the twin, spans decoded on the fast path that hold only atoms are untracked
+from the cyclic GC (see ``_untrack_spans``): same values, less GC work per span.
 """
 
 import msgspec

@@ -176,7 +176,11 @@ def test_rollup_from_columns_equals_span_by_span(rollup_build, ss, cut):
     if ss[cut:]:
         b.add_columns(_columns(ss[cut:]))
     assert _rows_exactly(b) == want
-    assert Rollup.from_bytes(b.to_bytes()) == Rollup.from_bytes(_one_by_one(ss).to_bytes())
+    try:
+        blob = b.to_bytes()
+    except OverflowError:
+        return  # sums beyond 64 bits do not serialise (the writer then seals without a rollup)
+    assert Rollup.from_bytes(blob) == Rollup.from_bytes(_one_by_one(ss).to_bytes())
 
 
 def test_rollup_sums_beyond_64_bits_are_exact(rollup_build):
@@ -310,8 +314,11 @@ def _check_hour_fold(r: Rollup) -> None:
     slow = rollup_mod._wire_rows(r.fold("hour"), tables_b)
     assert [repr(row[:-1]) for row in fast] == [repr(row[:-1]) for row in slow]  # nan == nan too
     assert [row[-1] for row in fast] == [row[-1] for row in slow] and tables_a == tables_b
-    hourly = Rollup.from_bytes(r.to_bytes(), "hour")
-    assert _rows_exactly(hourly) == _rows_exactly(r.fold("hour"))
+    try:
+        blob = r.to_bytes()
+    except OverflowError:
+        return  # sums beyond 64 bits do not serialise (the writer then seals without a rollup)
+    assert _rows_exactly(Rollup.from_bytes(blob, "hour")) == _rows_exactly(r.fold("hour"))
 
 
 @settings(max_examples=40, deadline=None)
