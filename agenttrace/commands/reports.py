@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import msgspec
 
-from agenttrace.errors import NotFoundError
 from agenttrace.export import SpanRecord
 from agenttrace.store.results import (
     AggregateResult,
@@ -323,41 +322,12 @@ def trace_summary(tree: TraceTree) -> TraceSummary:
 
 
 def list_traces(engine: Any, flt: SpanFilter) -> TraceList:
-    """The ``flt.limit`` newest traces with a span matching ``flt``.
-
-    Uses ``engine.traces`` when the engine has it. Until then (a stopgap, see
-    docs/architecture.md "Query API"): page through the matching spans newest first to
-    find distinct trace ids, and ask the engine for each trace's tree and totals.
-    """
-    if hasattr(engine, "traces"):
-        # Re-wrapped so the document keeps this module's documented shape whatever the engine adds.
-        found = engine.traces(flt)
-        return TraceList(
-            traces=list(found.traces),
-            since_ns=flt.since_ns,
-            until_ns=flt.until_ns,
-            skipped_segments=list(getattr(found, "skipped_segments", [])),
-        )
-    limit = flt.limit
-    seen: dict[str, None] = {}
-    skipped: list[SkippedSegment] = []
-    cursor: str | None = None
-    page_size = max(200, 10 * limit)
-    while len(seen) < limit:
-        page = engine.spans(msgspec.structs.replace(flt, limit=page_size, cursor=cursor))
-        skipped.extend(s for s in page.skipped_segments if s not in skipped)
-        for rec in page.spans:
-            seen.setdefault(rec.trace_id)
-            if len(seen) >= limit:
-                break
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    traces = []
-    for tid in seen:
-        try:
-            traces.append(trace_summary(engine.trace(tid)))
-        except NotFoundError:  # compacted or expired between the two reads
-            continue
-    traces.sort(key=lambda t: (t.start_ns, t.trace_id), reverse=True)
-    return TraceList(traces=traces, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=skipped)
+    """The ``flt.limit`` newest traces with a span matching ``flt`` (``QueryEngine.traces``)."""
+    found = engine.traces(flt)
+    # Re-wrapped so the document keeps this module's documented shape whatever the engine adds.
+    return TraceList(
+        traces=list(found.traces),
+        since_ns=flt.since_ns,
+        until_ns=flt.until_ns,
+        skipped_segments=list(found.skipped_segments),
+    )
