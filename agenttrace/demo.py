@@ -29,6 +29,8 @@ import math
 import multiprocessing as mp
 import os
 import random
+import resource
+import secrets
 import signal
 import socket
 import threading
@@ -45,6 +47,19 @@ from agenttrace import wire
 __all__ = ["SERVICES", "DemoError", "RateLimiter", "capture", "demo", "replay", "run_demo"]
 
 DEFAULT_ENDPOINT = "udp://127.0.0.1:4319"
+
+
+class _WindDown(SystemExit):
+    """Raised inside a session when the demo winds down: it unwinds the trace in flight.
+
+    A ``SystemExit`` with code 0, because the SDK records that as a clean exit, not an error:
+    the spans it unwinds end where they are, a model call cut short carries no usage (it was
+    never billed), and no further span starts. Caught in :func:`_session`, inside the task:
+    asyncio would re-raise a ``SystemExit`` that escaped a task out of the event loop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(0)
 
 
 class DemoError(Exception):
@@ -117,16 +132,21 @@ class Sim:
 
     async def gate(self) -> None:
         """Count a span start. Pacing happens between traces (see :func:`_session`), so the
-        spans inside a trace keep their simulated timing."""
+        spans inside a trace keep their simulated timing. Once winding down, no span starts."""
+        if self.stopping:
+            raise _WindDown
         self.spans += 1
         counter = _trace_spans.get()
         if counter is not None:
             counter[0] += 1
 
     async def work(self, median_s: float, spread: float = 0.5) -> None:
-        """Sleep a log-normal latency around ``median_s`` (simulated time), cut short when stopping."""
+        """Sleep a log-normal latency around ``median_s`` (simulated time); winding down cuts
+        it short by unwinding the trace (:class:`_WindDown`), so what follows never runs."""
         left = self.rng.lognormvariate(math.log(median_s), spread)  # simulated seconds
-        while left > 0 and not self.stopping:
+        while left > 0:
+            if self.stopping:
+                raise _WindDown
             # Re-read the speed every step so a change applies to sleeps already under way.
             step = min(left / self.speed, 0.25)
             await asyncio.sleep(step)
@@ -384,30 +404,34 @@ SERVICES: dict[str, Service] = {
 
 
 async def _session(sim: Sim, service: Service, session_id: str) -> None:
-    with at.session(session_id, user_id=f"user-{sim.rng.randint(1, 400):03d}"):
-        conv = Conversation(system_tokens=sim.rng.randint(*service.system_tokens))
-        for _ in range(sim.rng.randint(*service.traces_per_session)):
-            # --rate is enforced here, between traces, so spans inside a trace keep their
-            # simulated timing: book the trace's expected spans, then true up afterwards.
-            expected = sim.spans_per_trace
-            await sim.limiter.acquire(expected, stop=lambda: sim.stopping)
-            if sim.stopping:
-                return
-            counter = [0]
-            _trace_spans.set(counter)
-            with contextlib.suppress(DemoError):
-                await service.scenario(sim, conv)
-            actual = counter[0]
-            sim.limiter.adjust(actual - expected)
-            sim.spans_per_trace += (actual - sim.spans_per_trace) * 0.1
-            await sim.work(service.think_s, 0.6)
+    with contextlib.suppress(_WindDown), at.session(session_id, user_id=f"user-{sim.rng.randint(1, 400):03d}"):
+        await _traces(sim, service)
 
 
-async def run_service(service: Service, rate: float, duration_s: float, seed: int) -> int:
-    """Run ``service``'s sessions at up to ``rate`` spans/s for ``duration_s`` (0: forever).
-    Returns the number of spans started."""
+async def _traces(sim: Sim, service: Service) -> None:
+    conv = Conversation(system_tokens=sim.rng.randint(*service.system_tokens))
+    for _ in range(sim.rng.randint(*service.traces_per_session)):
+        # --rate is enforced here, between traces, so spans inside a trace keep their
+        # simulated timing: book the trace's expected spans, then true up afterwards.
+        expected = sim.spans_per_trace
+        await sim.limiter.acquire(expected, stop=lambda: sim.stopping)
+        if sim.stopping:
+            return
+        counter = [0]
+        _trace_spans.set(counter)
+        with contextlib.suppress(DemoError):
+            await service.scenario(sim, conv)
+        actual = counter[0]
+        sim.limiter.adjust(actual - expected)
+        sim.spans_per_trace += (actual - sim.spans_per_trace) * 0.1
+        await sim.work(service.think_s, 0.6)
+
+
+async def run_service(service: Service, rate: float, duration_s: float, seed: int, speed: float = 1.0) -> int:
+    """Run ``service``'s sessions at up to ``rate`` spans/s for ``duration_s`` (0: forever),
+    simulating ``speed`` times faster than real time. Returns the number of spans started."""
     rng = random.Random(seed)
-    sim = Sim(rng=rng, limiter=RateLimiter(rate))
+    sim = Sim(rng=rng, limiter=RateLimiter(rate), speed=speed)
     sessions: set[asyncio.Task[None]] = set()
     # Past ~60 sessions per service the table stops being readable: simulate faster instead.
     max_sessions = max(4, min(60, int(1.5 * rate)))
@@ -435,7 +459,7 @@ async def run_service(service: Service, rate: float, duration_s: float, seed: in
         last_spans, last_t, last_waits = sim.spans, now, sim.limiter.waits
         if bound:
             if sim.speed > 1.0:
-                sim.speed = max(1.0, sim.speed * 0.9)  # drift back towards real time
+                sim.speed = max(speed, sim.speed * 0.9)  # drift back towards the asked pace
         elif achieved < 0.9 * rate:
             if target < max_sessions:
                 target = min(max_sessions, target + max(1, target // 2))
@@ -451,9 +475,9 @@ async def run_service(service: Service, rate: float, duration_s: float, seed: in
     return sim.spans
 
 
-def _child(service_name: str, rate: float, duration_s: float, seed: int, endpoint: str, out: Any) -> None:
+def _child(service_name: str, rate: float, duration_s: float, seed: int, speed: float, endpoint: str, out: Any) -> None:
     at.configure(service=service_name, endpoint=endpoint, environment="demo")
-    started = asyncio.run(run_service(SERVICES[service_name], rate, duration_s, seed))
+    started = asyncio.run(run_service(SERVICES[service_name], rate, duration_s, seed, speed))
     at.flush(timeout=5)
     stats = at.stats()
     out.put((service_name, started, stats.get("sent", 0), stats.get("dropped_total", 0)))
@@ -467,12 +491,18 @@ def run_demo(
     rate: float,
     duration_s: float,
     endpoint: str = DEFAULT_ENDPOINT,
-    seed: int = 1,
+    seed: int | None = None,
     services: list[str] | None = None,
     processes: int | None = None,
+    speed: float = 1.0,
     report: Callable[[str], None] = print,
 ) -> dict[str, int]:
-    """Run the demo (blocking) and return ``{"started": n, "sent": n, "dropped": n}``."""
+    """Run the demo (blocking) and return ``{"started": n, "sent": n, "dropped": n, "seed": n}``.
+
+    Without a ``seed`` each run draws a fresh one (and reports it), so two runs never share
+    session or user ids; the same seed repeats the same mix of traffic."""
+    if seed is None:
+        seed = secrets.randbelow(1 << 31)
     names = services or list(SERVICES)
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
@@ -482,16 +512,21 @@ def run_demo(
     ctx = mp.get_context("fork")  # the SDK is fork-safe: each child gets its own sender id
     out = ctx.Queue()
     children = [
-        ctx.Process(target=_child, args=(name, rate / nproc, duration_s, seed * 1000 + i, endpoint, out), daemon=True)
+        ctx.Process(
+            target=_child, args=(name, rate / nproc, duration_s, seed * 1000 + i, speed, endpoint, out), daemon=True
+        )
         for i, name in enumerate(plan)
     ]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.monotonic()
     for c in children:
         c.start()
     report(
         f"demo: {nproc} processes ({', '.join(plan)}) → {endpoint}, {rate:g} spans/s"
         + (f" for {duration_s:g}s" if duration_s else " until Ctrl-C")
+        + f", seed {seed}"
     )
-    totals = {"started": 0, "sent": 0, "dropped": 0}
+    totals = {"started": 0, "sent": 0, "dropped": 0, "seed": seed}
     try:
         for c in children:
             c.join()
@@ -503,14 +538,40 @@ def run_demo(
         totals["started"] += started
         totals["sent"] += sent
         totals["dropped"] += dropped
+    elapsed = time.monotonic() - began
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     report(f"demo: {totals['started']} spans started, {totals['sent']} sent, {totals['dropped']} dropped by the SDK")
+    shortfall = rate_shortfall(rate, totals["started"], elapsed, cpu_s, nproc)
+    if shortfall:
+        report(f"demo: {shortfall}")
+    report(f"demo: seed {seed} (--seed {seed} repeats this traffic)")
     return totals
+
+
+def rate_shortfall(rate: float, started: int, elapsed_s: float, cpu_s: float, processes: int) -> str | None:
+    """Say what rate a run reached and why, when it fell short of the asked ``rate``."""
+    achieved = started / max(elapsed_s, 1e-9)
+    if achieved >= 0.9 * rate:
+        return None
+    reached = f"reached {achieved:,.0f} of the asked {rate:,.0f} spans/s"
+    cores = os.cpu_count() or 1
+    if cpu_s >= 0.8 * elapsed_s * min(processes, cores):
+        return (
+            f"{reached}: the {processes} sender processes were CPU-bound ({cpu_s:.1f} s of CPU in "
+            f"{elapsed_s:.1f} s on {cores} cores); use --replay to load-test beyond what Python "
+            "can generate span by span"
+        )
+    return (
+        f"{reached}: sessions ramp up over the first seconds and each simulates real model latency; "
+        "run longer, or give --speed N to simulate N times faster than real time"
+    )
 
 
 # --- replay: pre-encoded datagrams at high rates ----------------------------------------------
 
 
-def capture(seconds: float, *, seed: int = 1, rate: float = 20_000.0) -> list[bytes]:
+def capture(seconds: float, *, seed: int | None = 1, rate: float = 20_000.0, speed: float = 1.0) -> list[bytes]:
     """Record ``seconds`` of demo traffic as the SDK sends it (datagrams on a local socket)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
@@ -529,7 +590,7 @@ def capture(seconds: float, *, seed: int = 1, rate: float = 20_000.0) -> list[by
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    run_demo(rate=rate, duration_s=seconds, endpoint=endpoint, seed=seed, report=lambda _: None)
+    run_demo(rate=rate, duration_s=seconds, endpoint=endpoint, seed=seed, speed=speed, report=lambda _: None)
     time.sleep(0.3)
     done.set()
     t.join()
@@ -606,7 +667,15 @@ def demo(
         str,
         typer.Option("--endpoint", envvar="AGENTTRACE_ENDPOINT", help="Collector: udp://HOST:PORT or unix:///PATH."),
     ] = DEFAULT_ENDPOINT,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same mix of traffic.")] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", metavar="N", help="Repeat a run that printed this seed (default: a fresh one)."
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.01, metavar="N", help="Simulate N times faster than real time.")
+    ] = 1.0,
     services: Annotated[
         str, typer.Option("--services", help="Comma-separated: coding-agent,research-agent,support-bot.")
     ] = ",".join(SERVICES),
@@ -625,7 +694,7 @@ def demo(
                 rate=rate,
                 duration_s=duration or 60.0,
                 endpoint=endpoint,
-                seed=seed,
+                seed=secrets.randbelow(1 << 31) if seed is None else seed,
                 processes=processes or os.cpu_count() or 1,
             )
         else:
@@ -636,6 +705,7 @@ def demo(
                 seed=seed,
                 services=names,
                 processes=processes or None,
+                speed=speed,
             )
     except ValueError as exc:
         typer.echo(f"agenttrace demo: {exc}", err=True)

@@ -51,7 +51,8 @@ def test_rate_limiter_acquire_waits_for_tokens() -> None:
 
 @pytest.fixture(scope="module")
 def traffic() -> list:
-    datagrams = capture(3.0, seed=3, rate=150)
+    # Model calls take seconds in real time; at 20x a 3 s run holds whole conversations.
+    datagrams = capture(3.0, seed=3, rate=150, speed=20)
     return [s for d in datagrams for s in wire.decode(d).spans]
 
 
@@ -98,3 +99,32 @@ def test_demo_command_rejects_an_unknown_service() -> None:
     )
     assert proc.returncode == 2
     assert "unknown service 'nope'" in proc.stderr
+
+
+def test_demo_bills_no_model_call_cut_short_at_shutdown(traffic: list) -> None:
+    # Seen: at the end of a run every trace in flight raced through its remaining model calls
+    # in microseconds, each billed in full (22% of a short demo's bill came from them).
+    billed = [s for s in traffic if s.kind == "llm" and s.usage is not None and s.usage.input_tokens]
+    assert billed
+    too_fast = [s for s in billed if s.end_ns - s.start_ns < 1_000_000]
+    assert not too_fast, f"{len(too_fast)} of {len(billed)} billed model calls took under 1 ms"
+
+
+def test_demo_runs_differ_unless_a_seed_is_given() -> None:
+    def sessions(seed: int | None) -> set[str]:
+        return {s.session_id for d in capture(1.0, seed=seed, rate=60) for s in wire.decode(d).spans}
+
+    first, second = sessions(None), sessions(None)
+    assert first and second and not first & second, "two runs without --seed share sessions"
+    # The same seed opens the same sessions (which of them send spans within 1 s is timing).
+    assert sessions(5) & sessions(5)
+
+
+def test_demo_says_what_rate_it_reached_and_why() -> None:
+    from agenttrace.demo import rate_shortfall
+
+    assert rate_shortfall(200, 3_900, 20.0, 5.0, 3) is None  # 195/s: close enough
+    cpu_bound = rate_shortfall(100_000, 400_000, 20.0, 39.0, 3)
+    assert cpu_bound and "reached 20,000 of the asked 100,000 spans/s" in cpu_bound and "CPU-bound" in cpu_bound
+    ramp = rate_shortfall(200, 1_000, 20.0, 2.0, 3)
+    assert ramp and "reached 50 of the asked 200" in ramp and "--speed" in ramp
