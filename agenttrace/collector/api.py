@@ -42,6 +42,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 import agenttrace
+from agenttrace.collector.apidocs import OfflineSwaggerPlugin
 from agenttrace.commands import reports
 from agenttrace.commands._common import error_message
 from agenttrace.commands.timeparse import BadTimeError, parse_time
@@ -78,12 +79,14 @@ R = TypeVar("R")
 
 def build_openapi_config() -> OpenAPIConfig:
     """OpenAPI settings for the collector's app: document and UI under ``/api/docs``
-    (``/api/docs/openapi.json``), with the bearer scheme the API key uses."""
+    (``/api/docs/openapi.json``), with the bearer scheme the API key uses. The UI's assets
+    are the collector's own (:mod:`agenttrace.collector.apidocs`): no CDN, works offline."""
     return OpenAPIConfig(
         title="AgentTrace API",
         version=agenttrace.__version__,
         description="Sessions, traces, spans, costs and latency from the AgentTrace store.",
         path="/api/docs",
+        render_plugins=[OfflineSwaggerPlugin(docs_path="/api/docs")],
         components=Components(
             security_schemes={
                 SECURITY_SCHEME: SecurityScheme(

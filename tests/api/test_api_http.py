@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import httpx
 import pytest
@@ -142,3 +143,17 @@ def test_openapi_document_is_served(filled) -> None:
     ):
         assert p in paths, p
     assert "BearerAuth" in doc["components"]["securitySchemes"]
+
+
+def test_api_docs_page_works_offline(filled) -> None:
+    # Seen: the page loaded Swagger UI (script, CSS, favicon) from public CDNs, so on a
+    # machine without internet access /api/docs was a blank page.
+    page = httpx.get(filled.http_url + "/api/docs", timeout=30)
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert len(urls) >= 4, urls  # bundle, preset, CSS, favicon
+    assert not [u for u in urls if "://" in u or u.startswith("//")], urls
+    for url in urls:
+        asset = httpx.get(filled.http_url + url, timeout=30)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 500, url
