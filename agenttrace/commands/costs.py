@@ -55,12 +55,30 @@ def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = 
     if not rows:
         typer.echo("every model in the store matched a price")
         return
-    typer.echo("models with token usage that matched no price (add an alias or override: see `agenttrace pricing`)")
+    typer.echo("These models used tokens but have no price, so their spans count as $0 in every cost total:")
     print_table(
         None,
         [("model", "left"), ("spans", "right"), ("tokens", "right")],
         [(r.model, f"{r.spans:,}", f"{r.tokens:,}") for r in rows],
     )
+    typer.echo(UNPRICED_HELP)
+
+
+# What to do about a model with no price, in the words a newcomer needs.
+UNPRICED_HELP = """\
+To price one, add to the collector's config (/etc/agenttrace/collector.toml, or the file
+you pass with --config) either an alias to a model it knows, or your own price in USD
+per million tokens, then reload the collector (SIGHUP):
+
+  [pricing.aliases]
+  "my-deployment" = "gpt-4o"
+
+  [pricing.overrides."my-model"]
+  input = 0.50
+  output = 1.50
+
+New spans are priced from then on; spans already stored keep their $0.
+`agenttrace pricing show MODEL` tells whether a name matches a price."""
 
 
 def costs(

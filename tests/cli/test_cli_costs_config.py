@@ -44,3 +44,16 @@ def test_config_without_unknown_is_refused(filled, tmp_path: Path) -> None:
     config.write_text("")
     result = runner.invoke(app, ["costs", "--config", str(config), "--data-dir", str(filled.data_dir)])
     assert result.exit_code == 2 and "--unknown" in result.output
+
+
+def test_unknown_models_come_with_plain_advice_that_works(filled, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["costs", "--unknown", "--data-dir", str(filled.data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "mystery-model-9000" in result.output
+    assert "have no price" in result.output and "$0" in result.output
+    # The printed config snippet, applied to the listed model, prices it.
+    snippet = "\n".join(line.strip() for line in result.output.splitlines() if line.startswith("  "))
+    assert "[pricing.overrides." in snippet
+    config = tmp_path / "collector.toml"
+    config.write_text(snippet.replace("my-model", "mystery-model-9000"))
+    assert "mystery-model-9000" not in [u["model"] for u in _unknown(filled, "--config", str(config))]
