@@ -72,7 +72,7 @@ def _datagrams(n_spans: int, traffic: str) -> list[bytes]:
     return wire.batch(spans, 8192, sender_id=1, seq=0)
 
 
-def _run_once(grams: list[bytes], data_dir: str) -> dict[str, Any]:
+def _run_once(grams: list[bytes], data_dir: str, extra_stages: tuple[Any, ...] = ()) -> dict[str, Any]:
     import agenttrace.store.writer as writer_mod
     from agenttrace._native import is_compiled, load
     from agenttrace.collector.counters import DomainCounters
@@ -80,7 +80,7 @@ def _run_once(grams: list[bytes], data_dir: str) -> dict[str, Any]:
     from agenttrace.store.writer import SegmentWriter, WriterConfig
 
     decode_batch = load("decode").decode_batch
-    stages = [CostStage.from_config(None)]
+    stages = [CostStage.from_config(None), *extra_stages]  # extra: bench/guards.py adds the guards
     domain = DomainCounters(64)
     writer = SegmentWriter(data_dir, 0, WriterConfig())
     writer.open()

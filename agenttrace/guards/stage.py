@@ -1,0 +1,120 @@
+"""``GuardStage``: the guards run on spans as a worker stores them.
+
+A stage in the sense of docs/architecture.md: ``stage(spans)`` edits spans in place,
+after decoding and before the WAL's spans reach the column builders. For each span:
+
+- secrets, personal data and injection markers are looked for in the captured content
+  (``input_preview``, ``output_preview``); injection only in what an agent *reads* (the
+  output of tool, retrieval, http, database and file spans), where a planted instruction
+  comes from;
+- a tool called again with the same name and input within one trace counts towards the
+  loop guard, and a trace that grows past ``max_trace_spans`` is flagged once;
+- each finding adds ``guard.findings`` (a list of ``guard:kind`` labels) to the span's
+  attributes and a ``guard.finding`` event (guard, kind, field) to its events, and is
+  counted in :attr:`GuardStage.counts`; with ``redact`` on, the matched text is replaced by
+  ``[REDACTED:kind]`` before the span is stored.
+
+The matched text itself goes nowhere: not into attributes, events, counters or logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, OrderedDict
+from typing import Annotated, Literal
+
+import msgspec
+
+from agenttrace.guards.scan import Finding, Scanner, redact
+from agenttrace.model import Event, Span
+
+__all__ = ["GuardConfig", "GuardStage"]
+
+# Span kinds whose output is content an agent reads from outside (a planted instruction).
+READ_KINDS = frozenset({"tool", "retrieval", "http", "database", "file", "memory", "rerank"})
+# Traces whose loop state is kept per worker; older ones are forgotten first.
+TRACES_KEPT = 20_000
+
+
+class GuardConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The ``[guards]`` table of the collector's config."""
+
+    enabled: list[Literal["secret", "pii", "injection", "loop"]] = msgspec.field(
+        default_factory=lambda: ["secret", "pii", "injection", "loop"]
+    )
+    redact: bool = False  # replace what a content guard matched before the span is stored
+    loop_threshold: Annotated[int, msgspec.Meta(ge=2)] = 5  # same tool, same input, this often in a trace
+    max_trace_spans: Annotated[int, msgspec.Meta(ge=1)] = 5_000  # a trace longer than this is flagged once
+
+
+class GuardStage:
+    """Runs the configured guards over each batch of spans (see the module docstring)."""
+
+    def __init__(self, config: GuardConfig | None = None) -> None:
+        self.config = config = config or GuardConfig()
+        content = [g for g in config.enabled if g in ("secret", "pii")]
+        self._content = Scanner(content) if content else None
+        self._injection = Scanner(["injection"]) if "injection" in config.enabled else None
+        self._loops = "loop" in config.enabled
+        self._traces: OrderedDict[bytes, Counter[bytes]] = OrderedDict()
+        self.counts: Counter[str] = Counter()  # "guard:kind" -> findings
+
+    def __call__(self, spans: list[Span]) -> None:
+        for span in spans:
+            found: list[tuple[Finding, str]] = []
+            if self._content is not None or self._injection is not None:
+                found.extend(self._scan(span))
+            if self._loops:
+                found.extend(self._loop(span))
+            if found:
+                self._mark(span, found)
+
+    def _scan(self, span: Span) -> list[tuple[Finding, str]]:
+        out = []
+        for field in ("input_preview", "output_preview"):
+            text = getattr(span, field)
+            if not text:
+                continue
+            findings = self._content.scan(text) if self._content is not None else []
+            if self._injection is not None and field == "output_preview" and span.kind in READ_KINDS:
+                findings += self._injection.scan(text)
+            if findings:
+                out.extend((f, field) for f in findings)
+                if self.config.redact:
+                    setattr(span, field, redact(text, [f for f in findings if f.guard != "injection"]))
+        return out
+
+    def _loop(self, span: Span) -> list[tuple[Finding, str]]:
+        seen = self._traces.get(span.trace_id)
+        if seen is None:
+            seen = self._traces[span.trace_id] = Counter()
+            if len(self._traces) > TRACES_KEPT:
+                self._traces.popitem(last=False)
+        else:
+            self._traces.move_to_end(span.trace_id)
+        out = []
+        seen[b""] += 1  # the trace's span count
+        if seen[b""] == self.config.max_trace_spans + 1:
+            out.append((Finding("loop", "trace_too_long"), ""))
+        if span.kind == "tool":
+            key = hashlib.blake2b(f"{span.name}\0{span.input_preview}".encode(), digest_size=8).digest()
+            seen[key] += 1
+            if seen[key] == self.config.loop_threshold:
+                out.append((Finding("loop", "repeated_tool_call"), "input_preview"))
+        return out
+
+    def _mark(self, span: Span, found: list[tuple[Finding, str]]) -> None:
+        labels = sorted({f.label for f, _ in found})
+        attrs = dict(span.attributes)
+        previous = attrs.get("guard.findings")
+        if isinstance(previous, list):
+            labels = sorted({*labels, *(str(x) for x in previous)})
+        attrs["guard.findings"] = labels
+        span.attributes = attrs
+        t = span.end_ns
+        span.events = [
+            *span.events,
+            *(Event("guard.finding", t, {"guard": f.guard, "kind": f.kind, "field": field}) for f, field in found),
+        ]
+        for f, _ in found:
+            self.counts[f.label] += 1
