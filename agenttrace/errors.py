@@ -81,3 +81,18 @@ class SegmentCorruptError(StoreError, ValueError):
 
 class NotFoundError(AgentTraceError, LookupError):
     """A trace, session or other object asked for by id does not exist."""
+
+
+class AmbiguousIdError(AgentTraceError, ValueError):
+    """An id prefix matches more than one trace or session; ``.matches`` lists some of them."""
+
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        super().__init__(f"{prefix!r} matches {len(matches)} ids ({shown}): give more digits")
+        self.prefix = prefix
+        self.matches = matches
+
+
+def error_message(exc: BaseException) -> str:
+    """The message an error was raised with (``str()`` of a KeyError would add quotes)."""
+    return str(exc.args[0]) if len(exc.args) == 1 else str(exc)

@@ -1,16 +1,11 @@
-"""Span exporters (JSONL, CSV, Parquet) and the one stable record shape they write.
-
-:class:`SpanRecord` is how a span looks to everything outside the store: the CLI's
-``--json``, the HTTP API and every export format use it, so a field name means the
-same thing everywhere. Ids are lowercase hex (W3C ``traceparent`` style), the status
-is a word, token counts are flat columns and times are both Unix nanoseconds and an
-ISO-8601 UTC string.
+"""Span exporters (JSONL, CSV, Parquet): they write :class:`SpanRecord`, the one stable
+record shape of :mod:`agenttrace.query.records` (re-exported here with ``span_record``,
+``status_code``, ``STATUS_NAMES`` and ``iso_utc`` for scripts that import them from here).
 
     >>> from agenttrace.model import Span
-    >>> rec = span_record(Span(trace_id=b"\\x01" * 16, span_id=b"\\x02" * 8, name="step",
-    ...                        start_ns=1_000_000_000, end_ns=1_500_000_000, status=2))
-    >>> (rec.trace_id[:8], rec.status, rec.duration_ms, rec.start_time)
-    ('01010101', 'error', 500.0, '1970-01-01T00:00:01.000000Z')
+    >>> spans = [Span(trace_id=b"\\x01" * 16, span_id=b"\\x02" * 8, name="step", start_ns=0, end_ns=1)]
+    >>> b"".join(iter_jsonl(spans)).count(b"\\n")
+    1
 """
 
 from __future__ import annotations
@@ -18,14 +13,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgspec
 
 from agenttrace.errors import AgentTraceError
+from agenttrace.format import iso_utc
 from agenttrace.model import Span
+
+# The record shape belongs to the query layer; exporters write what it returns.
+from agenttrace.query.records import STATUS_NAMES, SpanRecord, span_record, status_code
 
 __all__ = [
     "CSV_COLUMNS",
@@ -36,6 +34,7 @@ __all__ = [
     "SpanRecord",
     "as_record",
     "export_spans",
+    "iso_utc",
     "iter_csv",
     "iter_jsonl",
     "span_record",
@@ -43,102 +42,13 @@ __all__ = [
 ]
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
-STATUS_NAMES = {0: "unset", 1: "ok", 2: "error"}
-_STATUS_CODES = {v: k for k, v in STATUS_NAMES.items()}
 
 
 class ExportError(AgentTraceError, ValueError):
     """An export could not be written (unknown format, missing optional dependency)."""
 
 
-class SpanRecord(msgspec.Struct, kw_only=True):
-    """One span with stable, self-describing field names (see the module docstring)."""
-
-    trace_id: str
-    span_id: str
-    parent_id: str  # "" for a root span
-    name: str
-    kind: str
-    status: str  # "unset", "ok" or "error"
-    status_message: str = ""
-    start_ns: int
-    end_ns: int
-    start_time: str  # ISO-8601 UTC
-    duration_ms: float
-    session_id: str = ""
-    service: str = ""
-    user_id: str = ""
-    environment: str = ""
-    tags: list[str] = []
-    model: str = ""
-    provider: str = ""
-    service_tier: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = None
-    cost_source: str = ""
-    input_preview: str = ""
-    output_preview: str = ""
-    attributes: dict[str, Any] = {}
-    events: list[dict[str, Any]] = []
-
-
 CSV_COLUMNS: tuple[str, ...] = tuple(SpanRecord.__struct_fields__)
-
-
-def status_code(name: str) -> int:
-    """``"ok"`` → 1 and so on; raises ``ValueError`` naming the accepted words."""
-    try:
-        return _STATUS_CODES[name.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unknown status {name!r}: use one of unset, ok, error") from None
-
-
-def iso_utc(ns: int) -> str:
-    """Unix nanoseconds as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return datetime.fromtimestamp(ns // 1000 / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def span_record(span: Span) -> SpanRecord:
-    """The stable record of ``span``."""
-    u = span.usage
-    return SpanRecord(
-        trace_id=span.trace_id.hex(),
-        span_id=span.span_id.hex(),
-        parent_id=span.parent_id.hex(),
-        name=span.name,
-        kind=span.kind,
-        status=STATUS_NAMES.get(span.status, str(span.status)),
-        status_message=span.status_message,
-        start_ns=span.start_ns,
-        end_ns=span.end_ns,
-        start_time=iso_utc(span.start_ns),
-        duration_ms=(span.end_ns - span.start_ns) / 1e6,
-        session_id=span.session_id,
-        service=span.service,
-        user_id=span.user_id,
-        environment=span.environment,
-        tags=list(span.tags),
-        model=span.model,
-        provider=span.provider,
-        service_tier=span.service_tier,
-        input_tokens=u.input_tokens if u else 0,
-        output_tokens=u.output_tokens if u else 0,
-        cache_read_tokens=u.cache_read_tokens if u else 0,
-        cache_write_tokens=u.cache_write_tokens if u else 0,
-        reasoning_tokens=u.reasoning_tokens if u else 0,
-        total_tokens=(u.input_tokens + u.output_tokens) if u else 0,
-        cost_usd=span.cost_usd,
-        cost_source=span.cost_source,
-        input_preview=span.input_preview,
-        output_preview=span.output_preview,
-        attributes=dict(span.attributes),
-        events=[{"name": e.name, "time_ns": e.time_ns, "attributes": dict(e.attributes)} for e in span.events],
-    )
 
 
 _json = msgspec.json.Encoder()

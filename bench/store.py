@@ -37,7 +37,7 @@ from pathlib import Path
 import msgspec
 
 from agenttrace import wire
-from agenttrace.store.query import QueryEngine
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.synthetic import generate_spans
 from agenttrace.store.writer import SegmentWriter, WriterConfig
 

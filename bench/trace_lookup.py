@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from agenttrace import wire
-from agenttrace.store.query import QueryEngine
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.synthetic import generate_spans
 from agenttrace.store.writer import SegmentWriter, WriterConfig
 

@@ -6,11 +6,12 @@ The collector builds its app with::
     app = Litestar(route_handlers=[..., build_api_router(engine, api_key=cfg.api.api_key or None)],
                    openapi_config=build_openapi_config())
 
-Every route answers from the one :class:`~agenttrace.store.query.QueryEngine`, through
-the same report functions as the CLI (:mod:`agenttrace.commands.reports`), so
-``agenttrace costs --json`` and ``GET /api/v1/metrics/costs`` return the same document.
-Engine calls read files and decode columns, so handlers run in Litestar's thread pool
-and never block the event loop that also serves ``/metrics`` and ``/api/v1/live``.
+Every route is one short handler of :class:`QueryAPI` that turns query parameters into
+one call of the :class:`~agenttrace.query.QueryEngine` (injected as ``engine``) and
+returns its Struct unchanged, so ``agenttrace costs --json`` and
+``GET /api/v1/metrics/costs`` return the same document. Engine calls read files and
+decode columns, so handlers run in Litestar's thread pool and never block the event
+loop that also serves ``/metrics`` and ``/api/v1/live``.
 
 With ``api_key`` set, every route requires ``Authorization: Bearer <api_key>``. The
 key is compared in constant time (``hmac.compare_digest`` over SHA-256 digests, so not
@@ -19,16 +20,16 @@ even its length leaks) and is never logged or echoed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from litestar import Router, get
+from litestar import Controller, Router, get
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
@@ -40,17 +41,29 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
+from litestar.routes import HTTPRoute
 
 import agenttrace
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
-from agenttrace.commands import reports
-from agenttrace.commands._common import error_message
-from agenttrace.commands.timeparse import BadTimeError, parse_time
-from agenttrace.errors import NotFoundError, StoreError
-from agenttrace.export import iter_csv, iter_jsonl, status_code
-from agenttrace.store.results import SessionDetail, SessionList, SpanFilter, SpanPage, TraceTree
+from agenttrace.errors import NotFoundError, StoreError, error_message
+from agenttrace.export import iter_csv, iter_jsonl
+from agenttrace.query import (
+    CostReport,
+    ErrorReport,
+    PerformanceReport,
+    QueryEngine,
+    SessionDetail,
+    SessionList,
+    SpanFilter,
+    SpanPage,
+    Summary,
+    TraceList,
+    TraceTree,
+    status_code,
+)
+from agenttrace.query.timeparse import BadTimeError, parse_time
 
-__all__ = ["API_PREFIX", "SECURITY_SCHEME", "build_api_router", "build_openapi_config"]
+__all__ = ["API_PREFIX", "SECURITY_SCHEME", "QueryAPI", "build_api_router", "build_openapi_config"]
 
 API_PREFIX = "/api/v1"
 SECURITY_SCHEME = "BearerAuth"
@@ -73,8 +86,13 @@ SessionQ = Annotated[str | None, QueryParameter(name="session", description="Onl
 Name = Annotated[str | None, QueryParameter(description="Only span names containing this, any case.")]
 CostBy = Annotated[Literal["model", "service", "kind", "day"], QueryParameter()]
 LatencyBy = Annotated[Literal["kind", "model", "service"], QueryParameter()]
-
-R = TypeVar("R")
+User = Annotated[str | None, QueryParameter(description="Only this user id.")]
+TraceQ = Annotated[str | None, QueryParameter(description="Only this trace id (32 hex digits).")]
+Cursor = Annotated[str | None, QueryParameter(description="The next_cursor of the previous page.")]
+Recent = Annotated[int, QueryParameter(ge=0, le=1000, description="How many latest failed spans.")]
+ExportFormat = Annotated[Literal["jsonl", "csv"], QueryParameter()]
+# The engine the router provides to every handler (build_api_router).
+Engine = NamedDependency[QueryEngine]
 
 
 def build_openapi_config() -> OpenAPIConfig:
@@ -154,81 +172,73 @@ def _trace_id(value: str | None) -> str | None:
     return value.lower()
 
 
-def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router:
-    """Return the ``/api/v1`` router answering from ``query_engine``.
+def _span_filter(
+    since: str | None,
+    until: str | None,
+    *,
+    trace: str | None = None,
+    status: str | None = None,
+    **fields: Any,
+) -> SpanFilter:
+    """The SpanFilter of the /spans and /export query parameters (times parsed, ids checked)."""
+    lo, hi = _range(since, until)
+    return SpanFilter(
+        since_ns=lo,
+        until_ns=hi,
+        trace_id=_trace_id(trace),
+        status=status_code(status) if status is not None else None,
+        **fields,
+    )
 
-    With ``api_key`` set every route requires ``Authorization: Bearer <api_key>``; the
-    collector passes it when it binds a non-loopback address.
-    """
-    engine = query_engine
-    errs = [*_ERRORS, NotAuthorizedException] if api_key else _ERRORS
 
-    @get("/sessions", sync_to_thread=True, raises=errs, summary="Sessions, most recently active first")
+class QueryAPI(Controller):
+    """``/api/v1/*``: each handler asks the injected ``engine`` one question and returns its answer."""
+
+    path = "/"
+
+    @get("/sessions", sync_to_thread=True, raises=_ERRORS, summary="Sessions, most recently active first")
     def sessions(
+        self,
+        engine: Engine,
         since: Since = None,
         until: Until = None,
         service: Service = None,
-        user: Annotated[str | None, QueryParameter(description="Only this user id.")] = None,
+        user: User = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
     ) -> SessionList:
         lo, hi = _range(since, until)
         with _answers():
             return engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
 
-    @get("/sessions/{session_id:str}", sync_to_thread=True, raises=errs, summary="One session and its traces")
-    def session(session_id: Annotated[str, PathParameter()]) -> SessionDetail:
+    @get("/sessions/{session_id:str}", sync_to_thread=True, raises=_ERRORS, summary="One session and its traces")
+    def session(self, engine: Engine, session_id: Annotated[str, PathParameter()]) -> SessionDetail:
         with _answers():
             return engine.session(session_id)
 
-    @get("/traces", sync_to_thread=True, raises=errs, summary="Traces, newest first")
+    @get("/traces", sync_to_thread=True, raises=_ERRORS, summary="Traces, newest first")
     def traces(
+        self,
+        engine: Engine,
         since: Since = None,
         until: Until = None,
         service: Service = None,
         session: SessionQ = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
-    ) -> reports.TraceList:
+    ) -> TraceList:
         lo, hi = _range(since, until)
         with _answers():
-            flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
-            return reports.list_traces(engine, flt)
+            return engine.traces(SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit))
 
-    @get("/traces/{trace_id:str}", sync_to_thread=True, raises=errs, summary="One trace: span tree and totals")
-    def trace(trace_id: Annotated[str, PathParameter()]) -> TraceTree:
+    @get("/traces/{trace_id:str}", sync_to_thread=True, raises=_ERRORS, summary="One trace: span tree and totals")
+    def trace(self, engine: Engine, trace_id: Annotated[str, PathParameter()]) -> TraceTree:
         tid = _trace_id(trace_id)
         with _answers():
-            return engine.trace(tid)
+            return engine.trace(tid)  # type: ignore[arg-type]  # _trace_id returns str for a str
 
-    def _filter(
-        since: str | None,
-        until: str | None,
-        service: str | None,
-        kind: str | None,
-        model: str | None,
-        status: str | None,
-        session: str | None,
-        name: str | None,
-        trace: str | None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> SpanFilter:
-        lo, hi = _range(since, until)
-        return SpanFilter(
-            since_ns=lo,
-            until_ns=hi,
-            service=service,
-            kind=kind,
-            model=model,
-            status=status_code(status) if status is not None else None,
-            session_id=session,
-            name_contains=name,
-            trace_id=_trace_id(trace),
-            limit=limit,
-            cursor=cursor,
-        )
-
-    @get("/spans", sync_to_thread=True, raises=errs, summary="Spans by filter, newest first, paginated")
+    @get("/spans", sync_to_thread=True, raises=_ERRORS, summary="Spans by filter, newest first, paginated")
     def spans(
+        self,
+        engine: Engine,
         since: Since = None,
         until: Until = None,
         service: Service = None,
@@ -237,56 +247,74 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         status: StatusQ = None,
         session: SessionQ = None,
         name: Name = None,
-        trace: Annotated[str | None, QueryParameter(description="Only this trace id (32 hex digits).")] = None,
+        trace: TraceQ = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 100,
-        cursor: Annotated[str | None, QueryParameter(description="The next_cursor of the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> SpanPage:
-        flt = _filter(since, until, service, kind, model, status, session, name, trace, limit, cursor)
+        flt = _span_filter(
+            since, until, trace=trace, status=status, service=service, kind=kind, model=model,
+            session_id=session, name_contains=name, limit=limit, cursor=cursor,
+        )  # fmt: skip
         with _answers():
             return engine.spans(flt)
 
-    def _report(report: Callable[..., R], *by: str, since: str | None, until: str | None, service: str | None) -> R:
-        """``report(engine, [by,] lo, hi, where)``: the metrics routes differ only in the report they ask for."""
+    @get("/metrics/summary", sync_to_thread=True, raises=_ERRORS, summary="Totals over a time range")
+    def summary(self, engine: Engine, since: Since = None, until: Until = None, service: Service = None) -> Summary:
         lo, hi = _range(since, until)
         with _answers():
-            return report(engine, *by, lo, hi, _where(service))
+            return engine.summary(lo, hi, _where(service))
 
-    @get("/metrics/summary", sync_to_thread=True, raises=errs, summary="Totals over a time range")
-    def summary(since: Since = None, until: Until = None, service: Service = None) -> reports.Summary:
-        return _report(reports.summary_report, since=since, until=until, service=service)
-
-    @get("/metrics/costs", sync_to_thread=True, raises=errs, summary="Tokens and cost by model/service/kind/day")
+    @get("/metrics/costs", sync_to_thread=True, raises=_ERRORS, summary="Tokens and cost by model/service/kind/day")
     def costs(
-        by: CostBy = "model", since: Since = None, until: Until = None, service: Service = None
-    ) -> reports.CostReport:
-        return _report(reports.cost_report, by, since=since, until=until, service=service)
+        self,
+        engine: Engine,
+        by: CostBy = "model",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+    ) -> CostReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return engine.costs(by, lo, hi, _where(service))
 
-    @get("/metrics/performance", sync_to_thread=True, raises=errs, summary="p50/p95/p99 latency by group")
+    @get("/metrics/performance", sync_to_thread=True, raises=_ERRORS, summary="p50/p95/p99 latency by group")
     def performance(
-        by: LatencyBy = "kind", since: Since = None, until: Until = None, service: Service = None
-    ) -> reports.PerformanceReport:
-        return _report(reports.performance_report, by, since=since, until=until, service=service)
-
-    @get("/metrics/errors", sync_to_thread=True, raises=errs, summary="Error counts, rates, latest failures")
-    def errors(
+        self,
+        engine: Engine,
         by: LatencyBy = "kind",
         since: Since = None,
         until: Until = None,
         service: Service = None,
-        recent: Annotated[int, QueryParameter(ge=0, le=1000, description="How many latest failed spans.")] = 10,
-    ) -> reports.ErrorReport:
-        latest = functools.partial(reports.error_report, recent=recent)
-        return _report(latest, by, since=since, until=until, service=service)
+    ) -> PerformanceReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return engine.performance(by, lo, hi, _where(service))
+
+    @get("/metrics/errors", sync_to_thread=True, raises=_ERRORS, summary="Error counts, rates, latest failures")
+    def errors(
+        self,
+        engine: Engine,
+        by: LatencyBy = "kind",
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+        recent: Recent = 10,
+    ) -> ErrorReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return engine.errors(by, lo, hi, _where(service), recent=recent)
 
     @get(
         "/export",
         sync_to_thread=False,
-        raises=errs,
+        raises=_ERRORS,
         summary="Every matching span as JSON Lines or CSV, streamed",
         description="Content-Type application/x-ndjson (format=jsonl) or text/csv (format=csv).",
     )
     def export(
-        format: Annotated[Literal["jsonl", "csv"], QueryParameter()] = "jsonl",
+        self,
+        engine: Engine,
+        format: ExportFormat = "jsonl",
         since: Since = None,
         until: Until = None,
         service: Service = None,
@@ -296,21 +324,38 @@ def build_api_router(query_engine: Any, *, api_key: str | None = None) -> Router
         session: SessionQ = None,
         name: Name = None,
     ) -> Stream:
-        flt = _filter(since, until, service, kind, model, status, session, name, None)
+        flt = _span_filter(
+            since, until, status=status, service=service, kind=kind, model=model, session_id=session,
+            name_contains=name,
+        )  # fmt: skip
         # iter_spans is a generator: the Stream pulls it in a worker thread as the client reads.
-        spans_iter = engine.iter_spans(flt)
+        spans = engine.iter_spans(flt)
         if format == "csv":
-            return Stream(
-                iter_csv(spans_iter),
-                media_type="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="spans.csv"'},
-            )
-        return Stream(iter_jsonl(spans_iter), media_type="application/x-ndjson")
+            headers = {"Content-Disposition": 'attachment; filename="spans.csv"'}
+            return Stream(iter_csv(spans), media_type="text/csv", headers=headers)
+        return Stream(iter_jsonl(spans), media_type="application/x-ndjson")
 
-    return Router(
+
+def build_api_router(query_engine: QueryEngine | None, *, api_key: str | None = None) -> Router:
+    """Return the ``/api/v1`` router answering from ``query_engine``.
+
+    With ``api_key`` set every route requires ``Authorization: Bearer <api_key>``; the
+    collector passes it when it binds a non-loopback address.
+    """
+
+    def provide_engine() -> QueryEngine | None:
+        return query_engine
+
+    router = Router(
         path=API_PREFIX,
-        route_handlers=[sessions, session, traces, trace, spans, summary, costs, performance, errors, export],
+        route_handlers=[QueryAPI],
+        dependencies={"engine": Provide(provide_engine, use_cache=True, sync_to_thread=False)},
         guards=[_bearer_guard(api_key)] if api_key else None,
         security=[{SECURITY_SCHEME: []}] if api_key else None,
         tags=["query"],
     )
+    if api_key:  # document the 401 the guard answers (these handlers are this router's own copies)
+        for route in router.routes:
+            for handler in route.route_handlers if isinstance(route, HTTPRoute) else ():
+                handler.raises = [*(handler.raises or ()), NotAuthorizedException]
+    return router

@@ -49,6 +49,7 @@ from typing import Any
 
 import msgspec
 
+from agenttrace.labels import LabelCap
 from agenttrace.model import SPAN_KINDS, Span
 
 __all__ = [
@@ -138,24 +139,6 @@ _DURATION_BOUNDS_NS = tuple(round(b * 1e9) for b in DURATION_BUCKETS)
 _KINDS = frozenset(SPAN_KINDS)
 
 
-class _Capped:
-    """Admits the first ``cap`` distinct values; later ones map to ``"other"``."""
-
-    __slots__ = ("cap", "seen")
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.seen: set[str] = set()
-
-    def __call__(self, value: str) -> str:
-        if value in self.seen:
-            return value
-        if len(self.seen) < self.cap:
-            self.seen.add(value)
-            return value
-        return "other"
-
-
 class DomainCounters:
     """A worker's bounded domain series; :meth:`observe` is called once per stored batch.
 
@@ -169,8 +152,8 @@ class DomainCounters:
     """
 
     def __init__(self, max_label_values: int = 64, *, max_series: int = 4096) -> None:
-        self.service = _Capped(max_label_values)
-        self.model = _Capped(max_label_values)
+        self.service = LabelCap(max_label_values)
+        self.model = LabelCap(max_label_values)
         self.max_series = max_series
         self.spans: dict[tuple[str, str, str, str], int] = {}
         self.tokens: dict[tuple[str, str, str], int] = {}

@@ -4,25 +4,27 @@ Routes: ``GET /metrics`` (Prometheus text format), ``GET /healthz`` (the process
 answers), ``GET /readyz`` (receivers bound, every worker running with its store
 open, the store writable; 503 with the failing checks otherwise),
 ``GET /api/v1/live`` (:class:`~agenttrace.collector.live.LiveSnapshot`), and the
-query API's ``/api/v1/*`` router from :mod:`agenttrace.collector.api` when the
-store's query engine is installed.
+query API's ``/api/v1/*`` router from :mod:`agenttrace.collector.api`. Each part is a
+route factory in :data:`ROUTES`; add a part by appending one.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
 import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
+from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from agenttrace.collector.api import build_api_router, build_openapi_config
 from agenttrace.collector.metrics import CollectorState, PipelineCollector, read_totals
+from agenttrace.query import QueryEngine, open_engine
 
-__all__ = ["create_app", "readiness"]
-
-log = logging.getLogger("agenttrace.collector.http")
+__all__ = ["ROUTES", "AppContext", "RouteFactory", "create_app", "readiness"]
 
 
 def readiness(state: CollectorState) -> dict[str, bool]:
@@ -40,17 +42,24 @@ def readiness(state: CollectorState) -> dict[str, bool]:
     }
 
 
-def create_app(
-    state: CollectorState, *, api_key: str | None = None, query_engine: Any = None, metrics_require_key: bool = True
-) -> Litestar:
-    """Build the app over ``state`` (read at request time, never copied).
+@dataclass(frozen=True)
+class AppContext:
+    """What a route factory may use to build its handlers."""
 
-    With ``api_key`` set, ``/api/v1/*`` needs ``Authorization: Bearer <api_key>``, and so
-    does ``/metrics`` unless ``metrics_require_key`` is False (its series name services and
-    models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks."""
+    state: CollectorState  # read at request time, never copied
+    api_key: str | None
+    metrics_require_key: bool
+    query_engine: QueryEngine
+
+
+RouteFactory = Callable[[AppContext], Sequence[ControllerRouterHandler]]
+
+
+def metrics_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
+    """``GET /metrics``: the Prometheus text format, behind the key unless ``metrics_require_key`` is off."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PipelineCollector(state))
-    metrics_key = api_key if metrics_require_key else None
+    registry.register(PipelineCollector(ctx.state))
+    metrics_key = ctx.api_key if ctx.metrics_require_key else None
 
     @get("/metrics", sync_to_thread=False, include_in_schema=False)
     def metrics(request: Request) -> Response[bytes]:
@@ -63,6 +72,13 @@ def create_app(
             )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    return [metrics]
+
+
+def health_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
+    """``GET /healthz`` and ``GET /readyz``: never behind the key (load balancers ask them)."""
+    state = ctx.state
+
     @get("/healthz", sync_to_thread=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -74,6 +90,13 @@ def create_app(
         body = {"status": "ready" if ok else "not ready", "checks": checks}
         return Response(body, status_code=200 if ok else 503, media_type=MediaType.JSON)
 
+    return [healthz, readyz]
+
+
+def live_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
+    """``GET /api/v1/live``: the collector's own snapshot of its counters."""
+    state, api_key = ctx.state, ctx.api_key
+
     @get("/api/v1/live", sync_to_thread=False)
     def live(request: Request) -> Response[Any]:
         if api_key and not _authorized(request, api_key):
@@ -82,25 +105,40 @@ def create_app(
             return Response({"detail": "collector starting"}, status_code=503, media_type=MediaType.JSON)
         return Response(state.history.snapshot())
 
-    handlers: list[Any] = [metrics, healthz, readyz, live]
-    openapi_config = None
-    try:
-        from agenttrace.collector import api
-    except ImportError:
-        api = None  # the query API is a separate area; the app works without it
-    if api is not None:
-        if query_engine is None:
-            try:
-                from agenttrace.store.query import QueryEngine
+    return [live]
 
-                query_engine = QueryEngine(state.data_dir)
-            except Exception:
-                log.warning("the query engine is not available; /api/v1 serves /live only", exc_info=True)
-        if query_engine is not None:
-            handlers.append(api.build_api_router(query_engine, api_key=api_key))
-            openapi_config = api.build_openapi_config()
-    kwargs: dict[str, Any] = {"openapi_config": openapi_config} if openapi_config is not None else {}
-    return Litestar(route_handlers=handlers, debug=False, logging_config=None, **kwargs)
+
+def query_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
+    """``/api/v1/*`` answered by the query engine (:mod:`agenttrace.collector.api`)."""
+    return [build_api_router(ctx.query_engine, api_key=ctx.api_key)]
+
+
+# Every part of the app, in order. A new part (OTLP ingest, the dashboard, ...) appends
+# one factory here: ``ROUTES.append(otlp_routes)``; each gets the same AppContext.
+ROUTES: list[RouteFactory] = [metrics_routes, health_routes, live_routes, query_routes]
+
+
+def create_app(
+    state: CollectorState,
+    *,
+    api_key: str | None = None,
+    query_engine: QueryEngine | None = None,
+    metrics_require_key: bool = True,
+) -> Litestar:
+    """Build the app over ``state`` (read at request time, never copied) from :data:`ROUTES`.
+
+    With ``api_key`` set, ``/api/v1/*`` needs ``Authorization: Bearer <api_key>``, and so
+    does ``/metrics`` unless ``metrics_require_key`` is False (its series name services and
+    models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks.
+    Without ``query_engine`` the app opens one over ``state.data_dir``."""
+    ctx = AppContext(
+        state=state,
+        api_key=api_key,
+        metrics_require_key=metrics_require_key,
+        query_engine=query_engine if query_engine is not None else open_engine(state.data_dir),
+    )
+    handlers = [handler for factory in ROUTES for handler in factory(ctx)]
+    return Litestar(route_handlers=handlers, openapi_config=build_openapi_config(), debug=False, logging_config=None)
 
 
 def _authorized(request: Request, api_key: str) -> bool:

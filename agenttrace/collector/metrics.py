@@ -38,6 +38,7 @@ from agenttrace.collector.counters import (
     WORKER_DROP_REASONS,
     DomainSnapshot,
 )
+from agenttrace.labels import LabelCap
 
 __all__ = ["CollectorState", "PipelineCollector", "Totals", "read_totals"]
 
@@ -62,23 +63,7 @@ class CollectorState:
     receivers_bound: bool = False
     stopping: bool = False
     history: Any = None  # live.LiveHistory
-    caps: dict[str, _Cap] = field(default_factory=dict)
-
-
-class _Cap:
-    __slots__ = ("cap", "seen")
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.seen: set[str] = set()
-
-    def __call__(self, value: str) -> str:
-        if value in self.seen:
-            return value
-        if len(self.seen) < self.cap and value != "other":
-            self.seen.add(value)
-            return value
-        return "other"
+    caps: dict[str, LabelCap] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,8 +131,8 @@ def read_totals(state: CollectorState) -> Totals:
     sup = state.supervisor
     if sup is None:
         return t
-    service_cap = state.caps.setdefault("service", _Cap(state.max_label_values))
-    model_cap = state.caps.setdefault("model", _Cap(state.max_label_values))
+    service_cap = state.caps.setdefault("service", LabelCap(state.max_label_values))
+    model_cap = state.caps.setdefault("model", LabelCap(state.max_label_values))
     for slot in sup.slots:
         v = slot.block.values()
         t.restarts.append(slot.restarts)

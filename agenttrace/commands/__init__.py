@@ -1,6 +1,6 @@
 """The read-side commands of ``agenttrace``: sessions, traces, spans, costs, metrics, export, status.
 
-They read the store directly through :class:`agenttrace.store.query.QueryEngine`
+They ask the read layer (:func:`agenttrace.query.open_engine`, a QueryEngine)
 (read-only, no collector needed); ``status`` asks a running collector over HTTP.
 :func:`register` adds them all to the root Typer app.
 """

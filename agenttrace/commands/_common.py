@@ -6,14 +6,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agenttrace.errors import NotFoundError, StoreError
+from agenttrace.errors import NotFoundError, StoreError, error_message
+from agenttrace.format import fmt_bytes, local_time, plural
 from agenttrace.paths import default_data_dir
+from agenttrace.query.protocol import QueryEngine
 
 __all__ = [
     "EXIT_ERROR",
@@ -96,15 +97,6 @@ def store_size(path: Path) -> tuple[int, int]:
     return total, files
 
 
-def fmt_bytes(n: float) -> str:
-    """``1536`` → ``1.5 KiB``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # unreachable; keeps type checkers content
-
-
 SinceOpt = Annotated[
     str | None,
     typer.Option("--since", help="Only spans that started at or after this: 15m, 24h, 7d, today, or ISO time."),
@@ -116,7 +108,7 @@ UntilOpt = Annotated[
 
 def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
     """``--since``/``--until`` as Unix nanoseconds; a bad string fails with exit 2."""
-    from agenttrace.commands.timeparse import BadTimeError, parse_time
+    from agenttrace.query.timeparse import BadTimeError, parse_time
 
     try:
         lo = parse_time(since) if since else None
@@ -128,26 +120,27 @@ def time_range(since: str | None, until: str | None) -> tuple[int | None, int | 
     return lo, hi
 
 
-def open_engine(data_dir: Path | None) -> Any:
-    """A :class:`QueryEngine` over the store; fails in one sentence if there is nothing to read."""
-    from agenttrace.store.query import QueryEngine
+def open_engine(data_dir: Path | None) -> QueryEngine:
+    """A :class:`~agenttrace.query.QueryEngine` over the store; fails in one sentence if there is nothing to read."""
+    from agenttrace.query import open_engine as open_query_engine
 
     path = resolve_data_dir(data_dir)
-    engine = QueryEngine(path)
+    engine = open_query_engine(path)
     try:
-        segs, skipped = engine.segments()
+        held = engine.inventory()
     except (OSError, StoreError) as exc:
         fail(f"cannot read the store at {path}: {exc}")
-    if not segs and not skipped:
+    skipped = held.skipped_segments
+    if not held.readable and not skipped:
         fail(f"the store at {path} holds no spans yet (is a collector running and an agent sending to it?)")
-    if not segs:
+    if not held.readable:
         fail(f"every segment in {path} is unreadable ({len(skipped)} corrupt); nothing to show")
     return engine
 
 
 def status_filter(status: str | None) -> int | None:
     """``--status ok|error|unset`` as the stored status code; a bad word fails with exit 2."""
-    from agenttrace.export import status_code
+    from agenttrace.query import status_code
 
     try:
         return status_code(status) if status is not None else None
@@ -155,7 +148,7 @@ def status_filter(status: str | None) -> int | None:
         fail(str(exc), EXIT_USAGE)
 
 
-def run_query(data_dir: Path | None, ask: Callable[[Any], T]) -> T:
+def run_query(data_dir: Path | None, ask: Callable[[QueryEngine], T]) -> T:
     """``ask(engine)`` over the store at ``data_dir``.
 
     Fails in one sentence when the store cannot answer (see :func:`open_engine` and
@@ -191,11 +184,6 @@ def warn_skipped(result: Any) -> None:
         )
 
 
-def error_message(exc: BaseException) -> str:
-    """The message an error was raised with (``str()`` of a KeyError would add quotes)."""
-    return str(exc.args[0]) if len(exc.args) == 1 else str(exc)
-
-
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Turn the engine's errors into one sentence and an exit status."""
@@ -207,13 +195,3 @@ def store_errors() -> Iterator[None]:
         fail(str(exc))
     except ValueError as exc:  # a malformed id or cursor: the user's input
         fail(str(exc), EXIT_USAGE)
-
-
-def plural(count: int, noun: str) -> str:
-    """``plural(1, "error")`` → ``1 error``; ``plural(2, "error")`` → ``2 errors``."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def local_time(ns: int) -> str:
-    """Unix nanoseconds as local ``YYYY-MM-DD HH:MM:SS``, the way a terminal user reads time."""
-    return datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")

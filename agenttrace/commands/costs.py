@@ -100,9 +100,9 @@ def costs(
     data_dir: DataDirOpt = None,
 ) -> None:
     """What the agents spent: tokens by type, cost and share of the total, per group."""
-    from agenttrace.commands.render import fmt_cost, print_table
-    from agenttrace.commands.reports import COST_GROUPS, cost_report
-    from agenttrace.store.results import SpanFilter
+    from agenttrace.commands.render import print_table
+    from agenttrace.format import fmt_cost
+    from agenttrace.query import COST_GROUPS, SpanFilter
 
     if unknown:
         _unknown(data_dir, as_json, limit, config)
@@ -113,7 +113,7 @@ def costs(
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)
     lo, hi = time_range(since, until)
     where = SpanFilter(service=service) if service else None
-    report = run_query(data_dir, lambda engine: cost_report(engine, by, lo, hi, where))
+    report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where))
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return

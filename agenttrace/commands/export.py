@@ -45,7 +45,7 @@ def export(
 ) -> None:
     """Export the matching spans (all of them, oldest segment first) to a file."""
     from agenttrace.export import EXPORT_FORMATS, ExportError, export_spans, iter_csv, iter_jsonl
-    from agenttrace.store.results import SpanFilter
+    from agenttrace.query import SpanFilter
 
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:

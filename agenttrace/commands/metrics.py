@@ -29,14 +29,14 @@ ByOpt = Annotated[str, typer.Option("--by", help="Group by kind, model or servic
 
 
 def _ms(value: float | None) -> str:
-    from agenttrace.commands.render import fmt_duration_ns
+    from agenttrace.format import fmt_duration_ns
 
     return "" if value is None else fmt_duration_ns(value * 1e6)
 
 
 def _grouped_range(by: str, since: str | None, until: str | None) -> tuple[int | None, int | None]:
     """Checks ``--by``, then answers :func:`time_range` (so a bad group is reported first)."""
-    from agenttrace.commands.reports import PERF_GROUPS
+    from agenttrace.query import PERF_GROUPS
 
     if by not in PERF_GROUPS:
         fail(f"cannot group by {by!r}: use one of {', '.join(PERF_GROUPS)}", EXIT_USAGE)
@@ -54,10 +54,9 @@ def performance(
 ) -> None:
     """p50/p95/p99 latency per kind (or model, or service), slowest p95 first."""
     from agenttrace.commands.render import print_table
-    from agenttrace.commands.reports import performance_report
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: performance_report(engine, by, lo, hi))
+    report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi))
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
@@ -86,10 +85,9 @@ def errors(
 ) -> None:
     """Error counts and rates per kind (or model, or service), and the latest failed spans (--limit)."""
     from agenttrace.commands.render import print_table
-    from agenttrace.commands.reports import error_report
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: error_report(engine, by, lo, hi, recent=limit))
+    report = run_query(data_dir, lambda engine: engine.errors(by, lo, hi, recent=limit))
     if json_printed(report, as_json):
         return
     rate = report.total_errors / report.total_spans if report.total_spans else 0.0
@@ -116,11 +114,10 @@ def summary(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Totals over the range: spans, errors, tokens, cost, latency."""
-    from agenttrace.commands.render import fmt_cost
-    from agenttrace.commands.reports import summary_report
+    from agenttrace.format import fmt_cost
 
     lo, hi = time_range(since, until)
-    s = run_query(data_dir, lambda engine: summary_report(engine, lo, hi))
+    s = run_query(data_dir, lambda engine: engine.summary(lo, hi))
     if json_printed(s, as_json):
         return
     t = s.tokens

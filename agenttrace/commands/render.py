@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agenttrace.export import SpanRecord
-from agenttrace.store.results import TraceTree
+from agenttrace.format import fmt_cost, fmt_duration_ns, fmt_tokens, local_time
+from agenttrace.query.results import SpanRecord, TraceTree
 
 __all__ = [
     "fmt_cost",
@@ -31,41 +31,6 @@ __all__ = [
 ]
 
 _json = msgspec.json.Encoder()
-
-
-def fmt_duration_ns(ns: float) -> str:
-    """``1234567`` → ``1.23ms``; picks the unit a person reads fastest."""
-    if ns < 0:
-        return "-" + fmt_duration_ns(-ns)
-    if ns < 1_000:
-        return f"{ns:.0f}ns"
-    if ns < 1_000_000:
-        return f"{ns / 1e3:.1f}µs"
-    if ns < 1_000_000_000:
-        return f"{ns / 1e6:.1f}ms"
-    if ns < 60 * 1_000_000_000:
-        return f"{ns / 1e9:.2f}s"
-    minutes, seconds = divmod(ns / 1e9, 60)
-    if minutes < 60:
-        return f"{minutes:.0f}m{seconds:02.0f}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:.0f}h{minutes:02.0f}m"
-
-
-def fmt_tokens(n: int | None) -> str:
-    """Thousands separators; empty for zero so tables stay quiet."""
-    return f"{n:,}" if n else ""
-
-
-def fmt_cost(usd: float | None) -> str:
-    """``$0.0123``; more digits for tiny amounts, empty when unknown or zero."""
-    if not usd:
-        return ""
-    if usd >= 100:
-        return f"${usd:,.2f}"
-    if usd >= 0.01:
-        return f"${usd:.4f}"
-    return f"${usd:.6f}"
 
 
 def print_json(value: Any, *, file: Any = None) -> None:
@@ -117,8 +82,6 @@ def print_table(
 
 def print_traces(traces: Iterable[Any]) -> None:
     """The table of trace summaries that ``traces list`` and ``sessions show`` print."""
-    from agenttrace.commands._common import local_time
-
     print_table(
         None,
         [

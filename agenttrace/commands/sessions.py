@@ -36,7 +36,8 @@ def list_sessions(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Sessions with activity in the range, most recently active first."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_table
+    from agenttrace.commands.render import print_table
+    from agenttrace.format import fmt_cost, fmt_duration_ns, fmt_tokens
 
     lo, hi = time_range(since, until)
     result = run_query(data_dir, lambda engine: engine.sessions(lo, hi, service=service, user_id=user, limit=limit))
@@ -87,7 +88,8 @@ def show_session(
     data_dir: DataDirOpt = None,
 ) -> None:
     """One session: its totals and its traces, oldest first (at most --limit of them)."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, print_traces
+    from agenttrace.commands.render import print_traces
+    from agenttrace.format import fmt_cost, fmt_duration_ns
 
     detail = run_query(data_dir, lambda engine: engine.session(session_id))
     detail.traces = detail.traces[:limit]

@@ -44,8 +44,9 @@ def spans(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Spans matching every filter given, newest first."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, fmt_tokens, print_table
-    from agenttrace.store.results import SpanFilter
+    from agenttrace.commands.render import print_table
+    from agenttrace.format import fmt_cost, fmt_duration_ns, fmt_tokens
+    from agenttrace.query import SpanFilter
 
     lo, hi = time_range(since, until)
     code = status_filter(status)

@@ -19,7 +19,8 @@ import msgspec
 import typer
 
 from agenttrace.collector.live import LiveSnapshot
-from agenttrace.commands._common import DataDirOpt, JsonOpt, fmt_bytes, store_size
+from agenttrace.commands._common import DataDirOpt, JsonOpt, store_size
+from agenttrace.format import fmt_bytes
 from agenttrace.paths import default_data_dir
 
 __all__ = ["CollectorStatus", "StatusReport", "StoreStatus", "probe_collector", "status"]

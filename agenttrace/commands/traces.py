@@ -40,13 +40,12 @@ def list_traces(
     data_dir: DataDirOpt = None,
 ) -> None:
     """The newest traces, with their spans, errors, tokens and cost."""
-    from agenttrace.commands import reports
     from agenttrace.commands.render import print_traces
-    from agenttrace.store.results import SpanFilter
+    from agenttrace.query import SpanFilter
 
     lo, hi = time_range(since, until)
     flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
-    result = run_query(data_dir, lambda engine: reports.list_traces(engine, flt))
+    result = run_query(data_dir, lambda engine: engine.traces(flt))
     if json_printed(result, as_json):
         return
     if not result.traces:
@@ -63,7 +62,8 @@ def show_trace(
     data_dir: DataDirOpt = None,
 ) -> None:
     """One trace as a waterfall: the span tree, each span's bar on a shared time axis."""
-    from agenttrace.commands.render import fmt_cost, fmt_duration_ns, waterfall
+    from agenttrace.commands.render import waterfall
+    from agenttrace.format import fmt_cost, fmt_duration_ns
 
     if not _TRACE_ID.match(trace_id.strip()):
         fail(f"{trace_id!r} is not a trace id: a trace id is 32 hex digits", EXIT_USAGE)

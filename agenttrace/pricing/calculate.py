@@ -30,7 +30,17 @@ import msgspec
 from agenttrace.model import Usage
 from agenttrace.pricing.catalogue import TIER_ALIASES, ModelPrices, Rates
 
-__all__ = ["ATTO", "CostBreakdown", "CostLine", "breakdown", "cost_atto", "cost_usd", "normalise_tier", "rates_for"]
+__all__ = [
+    "ATTO",
+    "CostBreakdown",
+    "CostLine",
+    "bill_atto",
+    "breakdown",
+    "cost_atto",
+    "cost_usd",
+    "normalise_tier",
+    "rates_for",
+]
 
 ATTO = 10**18  # atto-dollars per dollar
 _MILLION_ATTO = Decimal(10**12)  # atto-dollars per token in one USD per million tokens
@@ -78,14 +88,41 @@ def rates_for(prices: ModelPrices, usage: Usage, service_tier: str = "") -> Rate
 
 def cost_atto(prices: ModelPrices, usage: Usage, service_tier: str = "") -> int:
     """Exact cost in atto-dollars (1e-18 USD)."""
-    total_in, fresh, cr, cw5, cw1h, text_out, rsn = _split(usage)
-    r = prices.rates(prices.threshold_for(total_in), normalise_tier(service_tier))
+    return bill_atto(usage, prices, normalise_tier(service_tier))
+
+
+def bill_atto(usage: Usage, prices: ModelPrices, tier: str, fixed: Rates | None = None) -> int:
+    """The bill formula (the module docstring's), in atto-dollars: the one place cost is
+    computed from tokens. ``tier`` is already normalised; ``fixed`` are the rates to use
+    when the model has no long-context thresholds (the cost stage looks them up once per
+    batch), else they are chosen by the input size.
+
+    Runs for every LLM span a collector stores, so :func:`_split` is inlined here."""
+    cr = usage.cache_read_tokens
+    if cr < 0:
+        cr = 0
+    cw1h = usage.cache_write_1h_tokens
+    if cw1h < 0:
+        cw1h = 0
+    cw = usage.cache_write_tokens
+    if cw < cw1h:
+        cw = cw1h
+    total_in = usage.input_tokens
+    if total_in < cr + cw:
+        total_in = cr + cw
+    rsn = usage.reasoning_tokens
+    if rsn < 0:
+        rsn = 0
+    out = usage.output_tokens
+    if out < rsn:
+        out = rsn
+    r = fixed if fixed is not None else prices.rates(prices.threshold_for(total_in), tier)
     return (
-        fresh * r.input
+        (total_in - cr - cw) * r.input
         + cr * r.cache_read
-        + cw5 * r.cache_write
+        + (cw - cw1h) * r.cache_write
         + cw1h * r.cache_write_1h
-        + text_out * r.output
+        + (out - rsn) * r.output
         + rsn * r.reasoning
     )
 

@@ -22,8 +22,9 @@ from typing import Annotated
 import msgspec
 
 from agenttrace.errors import ConfigError
+from agenttrace.labels import LabelCap
 from agenttrace.model import CostSource, Span
-from agenttrace.pricing.calculate import ATTO, normalise_tier
+from agenttrace.pricing.calculate import ATTO, bill_atto, normalise_tier
 from agenttrace.pricing.catalogue import Catalogue, ModelPrices, default_catalogue, load_catalogue
 from agenttrace.pricing.match import Match, Matcher
 
@@ -123,6 +124,7 @@ class CostStage:
             overrides={name: o.to_prices(name) for name, o in (overrides or {}).items()},
         )
         self.unknown_models: Counter[str] = Counter()
+        self._unknown_cap = LabelCap(UNKNOWN_MODELS_MAX)
         self.priced = 0  # spans given a cost here
         self.sdk = 0  # spans that arrived with a cost
         self.unknown = 0  # spans with usage whose model matched nothing
@@ -144,10 +146,10 @@ class CostStage:
         return self.matcher.match(model, provider)
 
     def __call__(self, spans: Iterable[Span]) -> None:
-        # The hot path of every worker: cost_atto inlined, and the match, normalised tier
-        # and (for a model without long-context tiers) the rates looked up once per
-        # (model, provider, service_tier) of the batch. The arithmetic is cost_atto's,
-        # term for term, so the floats are the same (tests compare them exactly).
+        # The hot path of every worker: the match, normalised tier and (for a model
+        # without long-context tiers) the rates looked up once per (model, provider,
+        # service_tier) of the batch, then calculate.bill_atto per span: the very
+        # arithmetic of cost_atto, so the floats are the same (tests compare them exactly).
         groups: dict[tuple[str, str, str], tuple | None] = {}
         sdk_source = CostSource.SDK.value
         unknown_source = CostSource.UNKNOWN.value
@@ -172,34 +174,7 @@ class CostStage:
                     self._count_unknown(span.model)
                     continue
                 prices, source, tier, fixed = group
-                # calculate._split, inlined
-                cr = usage.cache_read_tokens
-                if cr < 0:
-                    cr = 0
-                cw1h = usage.cache_write_1h_tokens
-                if cw1h < 0:
-                    cw1h = 0
-                cw = usage.cache_write_tokens
-                if cw < cw1h:
-                    cw = cw1h
-                total_in = usage.input_tokens
-                if total_in < cr + cw:
-                    total_in = cr + cw
-                rsn = usage.reasoning_tokens
-                if rsn < 0:
-                    rsn = 0
-                out = usage.output_tokens
-                if out < rsn:
-                    out = rsn
-                r = fixed if fixed is not None else prices.rates(prices.threshold_for(total_in), tier)
-                span.cost_usd = (
-                    (total_in - cr - cw) * r.input
-                    + cr * r.cache_read
-                    + (cw - cw1h) * r.cache_write
-                    + cw1h * r.cache_write_1h
-                    + (out - rsn) * r.output
-                    + rsn * r.reasoning
-                ) / ATTO
+                span.cost_usd = bill_atto(usage, prices, tier, fixed) / ATTO
                 span.cost_source = source
                 priced += 1
         finally:
@@ -217,11 +192,7 @@ class CostStage:
         return m.prices, m.source, tier, fixed
 
     def _count_unknown(self, model: str) -> None:
-        key = model or "(none)"
-        if key in self.unknown_models or len(self.unknown_models) < UNKNOWN_MODELS_MAX:
-            self.unknown_models[key] += 1
-        else:
-            self.unknown_models["other"] += 1
+        self.unknown_models[self._unknown_cap(model or "(none)")] += 1
 
     def stats(self) -> dict[str, int]:
         """Span counts by where their cost came from."""

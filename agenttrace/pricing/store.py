@@ -31,15 +31,15 @@ def models_in_store(data_dir: str | os.PathLike[str]) -> list[ModelSeen]:
     """Every distinct ``(model, provider)`` of the sealed segments under ``data_dir``,
     with span and token counts, most spans first. Corrupt segments are skipped (the
     query engine lists them; ``agenttrace status`` reports them)."""
-    from agenttrace.store.query import QueryEngine
+    from agenttrace.errors import StoreError
+    from agenttrace.store.compaction import live_segments
+    from agenttrace.store.reader import SegmentReader
 
-    engine = QueryEngine(data_dir)
-    segs, _skipped = engine.segments()
     acc: dict[tuple[str, str], list[int]] = {}
-    for seg in segs:
+    for info in live_segments(data_dir):
         try:
-            cols = seg.reader.read_columns(list(_COLUMNS))
-        except ValueError:  # SegmentCorruptError is a ValueError: skip it, as queries do
+            cols = SegmentReader(info.path).read_columns(list(_COLUMNS))
+        except (ValueError, StoreError):  # corrupt (a ValueError) or gone meanwhile: skip it, as queries do
             continue
         models = cols["model"]
         for i, model in enumerate(models):

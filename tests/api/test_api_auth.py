@@ -14,7 +14,7 @@ import uvicorn
 from litestar import Litestar
 
 from agenttrace.collector.api import build_api_router, build_openapi_config
-from agenttrace.store.query import QueryEngine
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 
 KEY = "s3cret-key-for-tests"
 

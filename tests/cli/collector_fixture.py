@@ -114,7 +114,7 @@ def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, want: str, tim
 
 
 def _wait_until_stored(data_dir: Path, expected: int, timeout: float) -> None:
-    from agenttrace.store.query import QueryEngine
+    from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 
     engine = QueryEngine(data_dir)
     deadline = time.monotonic() + timeout

@@ -7,7 +7,7 @@ import io
 from agenttrace.commands.render import fmt_cost, fmt_duration_ns, tree_order, waterfall
 from agenttrace.export import span_record
 from agenttrace.model import Span, Usage
-from agenttrace.store.results import TokenTotals, TraceTree
+from agenttrace.query.results import TokenTotals, TraceTree
 
 T = b"t" * 16
 MS = 1_000_000

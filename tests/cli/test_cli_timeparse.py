@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from agenttrace.commands.timeparse import BadTimeError, parse_time
+from agenttrace.query.timeparse import BadTimeError, parse_time
 
 NOW = 1_795_305_600 * 10**9 + 12_345  # 2026-11-22T00:00:00Z plus a little
 

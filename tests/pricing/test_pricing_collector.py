@@ -102,7 +102,7 @@ def collector(tmp_path: Path):
 
 
 def _stored(data_dir: Path, n: int, log: Path) -> dict[str, Span]:
-    from agenttrace.store.query import QueryEngine
+    from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 
     engine = QueryEngine(data_dir)
     deadline = time.monotonic() + 30

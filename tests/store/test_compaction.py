@@ -17,6 +17,8 @@ import pytest
 
 from agenttrace import wire
 from agenttrace.model import Span
+from agenttrace.query.results import SpanFilter
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.compaction import (
     HOUR_ROLLUP_VERSION,
     HourRollupFile,
@@ -26,9 +28,7 @@ from agenttrace.store.compaction import (
     read_hour_rollup,
 )
 from agenttrace.store.layout import list_segments
-from agenttrace.store.query import QueryEngine
 from agenttrace.store.reader import SegmentReader
-from agenttrace.store.results import SpanFilter
 from agenttrace.store.rollup import Rollup
 from agenttrace.store.synthetic import generate_spans
 from agenttrace.store.writer import SegmentWriter, WriterConfig

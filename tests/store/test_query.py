@@ -18,9 +18,10 @@ from agenttrace import wire
 from agenttrace.errors import NotFoundError
 from agenttrace.export import STATUS_NAMES
 from agenttrace.model import Span, Usage
+from agenttrace.query.results import SpanFilter
+from agenttrace.query.segments import GROUP_BY
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.layout import list_segments
-from agenttrace.store.query import GROUP_BY, QueryEngine
-from agenttrace.store.results import SpanFilter
 from agenttrace.store.rollup import BUCKET_NS
 from agenttrace.store.sketch import RELATIVE_ERROR, exact_quantile
 from agenttrace.store.synthetic import generate_spans

@@ -12,11 +12,11 @@ import pytest
 from agenttrace import wire
 from agenttrace.errors import ConfigError
 from agenttrace.model import Span
+from agenttrace.query.results import SpanFilter
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.compaction import compact, hour_rollup_path
 from agenttrace.store.layout import list_segments
-from agenttrace.store.query import QueryEngine
 from agenttrace.store.reader import SegmentReader
-from agenttrace.store.results import SpanFilter
 from agenttrace.store.retention import apply_retention
 from agenttrace.store.synthetic import generate_spans
 from agenttrace.store.writer import SegmentWriter, WriterConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agenttrace.store.query import QueryEngine
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.reader import SegmentReader
 from agenttrace.store.synthetic import generate_spans
 from agenttrace.store.writer import SegmentWriter

@@ -20,7 +20,7 @@ from litestar import Litestar
 from agenttrace import wire
 from agenttrace.collector.api import build_api_router
 from agenttrace.errors import NotFoundError
-from agenttrace.store.query import QueryEngine
+from agenttrace.query.segments import SegmentQueryEngine as QueryEngine
 from agenttrace.store.writer import SegmentWriter, WriterConfig
 
 pytestmark = pytest.mark.anyio

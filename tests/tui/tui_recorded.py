@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from agenttrace.collector.live import LiveSnapshot, LiveWorker, TokenRates
-from agenttrace.commands.reports import CostReport, CostRow, PerformanceReport, PerformanceRow
 from agenttrace.export import span_record
 from agenttrace.model import Event, Span, Usage
-from agenttrace.store.results import (
+from agenttrace.query.results import (
+    CostReport,
+    CostRow,
+    PerformanceReport,
+    PerformanceRow,
     SessionDetail,
     SessionList,
     SessionSummary,

@@ -19,8 +19,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 
 from agenttrace.collector.live import LiveSnapshot
-from agenttrace.commands.reports import CostReport, PerformanceReport
-from agenttrace.store.results import SessionDetail, SessionList, TraceTree
+from agenttrace.query.results import CostReport, PerformanceReport, SessionDetail, SessionList, TraceTree
 
 
 class RecordedCollector:

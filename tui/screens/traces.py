@@ -7,7 +7,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from ..format import human, usd
+from agenttrace.format import human, usd
+
 from ..widgets import TraceTable
 from ._detail import DetailScreen
 

@@ -7,7 +7,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from ..format import duration_ns, human, usd
+from agenttrace.format import duration_ns, human, usd
+
 from ..widgets import SpanDetail, Waterfall
 from ._detail import DetailScreen
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ..format import human, usd
+from agenttrace.format import human, usd
+
 from ..models import CostRow, LiveSnapshot
 from ._health import crop_lines
 

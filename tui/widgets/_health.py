@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ..format import duration_s, human, nbytes, percent, sparkline
+from agenttrace.format import duration_s, human, nbytes, percent, sparkline
+
 from ..models import LiveSnapshot
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from ..format import duration_ns, human, percent
+from agenttrace.format import duration_ns, human, percent
+
 from ..models import LiveSnapshot, PerformanceRow
 from ._slots import Cell, cell, sync_rows
 

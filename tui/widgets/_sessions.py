@@ -9,7 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..format import ago, duration_s, human, usd
+from agenttrace.format import ago, duration_s, human, usd
+
 from ..models import SessionSummary
 from ._slots import Cell, cell, sync_rows
 

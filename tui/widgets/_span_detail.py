@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..format import duration_ns, human, usd
+from agenttrace.format import duration_ns, human, usd
+
 from ..models import SpanRecord
 
 _COST_SOURCES = {

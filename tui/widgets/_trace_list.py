@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from ..format import duration_ns, human, usd
+from agenttrace.format import duration_ns, human, usd
+
 from ..models import TraceSummary
 
 HEADERS = ("STARTED", "TRACE", "DURATION", "SPANS", "TOKENS", "COST", "ERR")

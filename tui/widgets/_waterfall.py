@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ..format import duration_ns
+from agenttrace.format import duration_ns
+
 from ..models import SpanRecord
 
 HEADERS = ("SPAN", "KIND", "TIMELINE", "DURATION")

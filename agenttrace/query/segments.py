@@ -1,6 +1,6 @@
-"""The one query engine every reader uses (CLI, HTTP API, TUI, exporters).
+"""The query engine of the segment store (``agenttrace.query.QueryEngine`` over sealed segments).
 
->>> engine = QueryEngine("/var/lib/agenttrace")                     # doctest: +SKIP
+>>> engine = SegmentQueryEngine("/var/lib/agenttrace")              # doctest: +SKIP
 >>> engine.trace("4bf92f3577b34da6a3ce929d0e0e4736").cost_usd        # doctest: +SKIP
 >>> engine.aggregate(["model"], since_ns=t0).rows                      # doctest: +SKIP
 
@@ -43,28 +43,31 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
-from agenttrace.export import STATUS_NAMES, span_record
+from agenttrace.errors import AmbiguousIdError, NotFoundError, SegmentCorruptError, StoreError
 from agenttrace.model import Span
-from agenttrace.store.reader import SegmentReplacedError
-from agenttrace.store.results import (
+from agenttrace.query.protocol import IdKind
+from agenttrace.query.records import STATUS_NAMES, span_record
+from agenttrace.query.reports import ReportMethods
+from agenttrace.query.results import (
     AggregateResult,
     AggregateRow,
     SessionDetail,
     SessionList,
-    SessionSummary,
     SkippedSegment,
     SpanFilter,
     SpanPage,
-    TokenTotals,
+    StoreInventory,
     TraceList,
-    TraceSummary,
     TraceTree,
 )
+from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals
+from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup, read_manifests, superseded
+from agenttrace.store.layout import list_segments
+from agenttrace.store.reader import SegmentReader, SegmentReplacedError
 from agenttrace.store.rollup import BUCKET_NS, ROLLUP_COLUMNS, TOKEN_FIELDS, Rollup, RollupRow
 from agenttrace.store.sketch import RELATIVE_ERROR
 
-__all__ = ["GROUP_BY", "QueryEngine"]
+__all__ = ["GROUP_BY", "SegmentQueryEngine"]
 
 ROLLUP_DIMS = ("service", "kind", "model", "status")
 TIME_DIMS = ("minute", "hour", "day")
@@ -73,7 +76,6 @@ _LEVELS = ("day", "hour", "minute")
 _DIM_INDEX = {"service": 1, "kind": 2, "model": 3, "status": 4}
 # Filter fields that rollup keys cannot answer: they force a column scan.
 _COLUMN_ONLY = ("session_id", "trace_id", "user_id", "name_contains")
-_SUMMARY_COLUMNS = ("session_id", "trace_id", "start_ns", "end_ns", "status", "service", "user_id", "model", "cost_usd")
 
 
 def _hex_to_bytes(value: str | bytes, size: int, what: str) -> bytes:
@@ -224,8 +226,6 @@ class _Index:
         skipped: list[SkippedSegment],
         latency: bool,
     ) -> _DayIndex:
-        from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup
-
         if old is None or any(now.get(p) != st for p, st in old.members.items()):
             # start again: from the compactor's hour file when it covers only live,
             # unchanged segments of the day, else from nothing
@@ -297,73 +297,9 @@ def _decompose(lo: int | None, hi: int | None, levels: Sequence[str]) -> list[tu
     return out
 
 
-def _tokens(r: RollupRow | dict[str, int]) -> TokenTotals:
-    g = r.__getitem__ if isinstance(r, dict) else r.__getattribute__
-    t = TokenTotals(**{f: g(f) for f in TOKEN_FIELDS})
-    t.total_tokens = t.input_tokens + t.output_tokens
-    return t
-
-
-class _Acc:
-    """Running sums for one session or trace while scanning columns."""
-
-    __slots__ = ("cost", "errors", "first", "last", "models", "services", "spans", "tok", "traces", "users")
-
-    def __init__(self) -> None:
-        self.spans = 0
-        self.errors = 0
-        self.cost = 0.0
-        self.first: int | None = None
-        self.last: int | None = None
-        self.tok = dict.fromkeys(TOKEN_FIELDS, 0)
-        self.traces: set[bytes] = set()
-        self.services: Counter[str] = Counter()
-        self.users: Counter[str] = Counter()
-        self.models: set[str] = set()
-
-    def add_many(self, c: dict[str, list], js: Sequence[int]) -> None:
-        """Add the rows at positions ``js`` of the columns ``c``."""
-        if not js:
-            return
-        st, en, status, cost = c["start_ns"], c["end_ns"], c["status"], c["cost_usd"]
-        self.spans += len(js)
-        self.errors += sum(1 for j in js if status[j] == 2)
-        self.cost += sum(cost[j] or 0.0 for j in js)
-        first = min(st[j] for j in js)
-        last = max(en[j] for j in js)
-        if self.first is None or first < self.first:
-            self.first = first
-        if self.last is None or last > self.last:
-            self.last = last
-        for f in TOKEN_FIELDS:
-            col = c[f]
-            self.tok[f] += sum(col[j] or 0 for j in js)
-        trace, service, user, model = c["trace_id"], c["service"], c["user_id"], c["model"]
-        self.traces.update(trace[j] for j in js)
-        self.services.update(service[j] for j in js)
-        self.users.update(u for j in js if (u := user[j]))
-        self.models.update(m for j in js if (m := model[j]))
-
-    def summary(self, session_id: str) -> SessionSummary:
-        first, last = self.first or 0, self.last or 0
-        return SessionSummary(
-            session_id=session_id,
-            service=self.services.most_common(1)[0][0] if self.services else "",
-            user_id=self.users.most_common(1)[0][0] if self.users else "",
-            first_seen_ns=first,
-            last_seen_ns=last,
-            duration_ms=(last - first) / 1e6,
-            spans=self.spans,
-            traces=len(self.traces),
-            errors=self.errors,
-            tokens=_tokens(self.tok),
-            cost_usd=self.cost,
-            models=sorted(self.models),
-        )
-
-
-class QueryEngine:
-    """Answers queries over the sealed segments of ``data_dir`` (see the module docstring).
+class SegmentQueryEngine(ReportMethods):
+    """The :class:`~agenttrace.query.QueryEngine` of the segment store: answers queries
+    over the sealed segments of ``data_dir`` (see the module docstring).
 
     One engine can live as long as the process: it caches footers and rollups of
     segments (which never change) and notices new, compacted and deleted files on each
@@ -382,10 +318,6 @@ class QueryEngine:
 
     def segments(self) -> tuple[list[_Seg], list[SkippedSegment]]:
         """Live segments (not superseded by a compacted one) and the corrupt ones left out."""
-        from agenttrace.store.compaction import read_manifests, superseded
-        from agenttrace.store.layout import list_segments
-        from agenttrace.store.reader import SegmentReader
-
         with self._lock:
             # Manifests first, then the listing: a compaction that finishes in between
             # deleted its sources before its manifest, so no source is listed unmasked.
@@ -421,6 +353,41 @@ class QueryEngine:
             self._segs, self._bad = live, bad
             segs = sorted(live.values(), key=lambda s: (s.min_start, s.path))
             return segs, [b for _, b in bad.values()]
+
+    def inventory(self) -> StoreInventory:
+        """How many live segments are readable, and the corrupt ones left out."""
+        segs, skipped = self.segments()
+        return StoreInventory(readable=len(segs), skipped_segments=skipped)
+
+    def resolve(self, kind: IdKind, prefix: str) -> str:
+        """The one trace or session id that starts with ``prefix`` (trace ids: hex, any
+        case). Reads the id column of every live segment: meant for a person typing a
+        short id, not for a loop."""
+        if kind not in ("trace", "session"):
+            raise ValueError(f"cannot resolve a {kind!r} id: use trace or session")
+        want = prefix.strip()
+        if not want:
+            raise ValueError(f"an empty {kind} id matches everything: give some of its digits")
+        column = "trace_id" if kind == "trace" else "session_id"
+        if kind == "trace":
+            want = want.lower()
+            if len(want) > 32 or any(ch not in "0123456789abcdef" for ch in want):
+                raise ValueError(f"{prefix!r} is not a trace id prefix: a trace id is 32 hex digits")
+        segs, skipped = self.segments()
+        found: set[str] = set()
+        for seg in segs:
+            cols = self._read(seg, [column], skipped)
+            if cols is None:
+                continue
+            for value in set(cols[column]):
+                text = value.hex() if isinstance(value, bytes) else value
+                if text and text.startswith(want):
+                    found.add(text)
+        if not found:
+            raise NotFoundError(f"no {kind} id starts with {prefix!r}")
+        if len(found) > 1:
+            raise AmbiguousIdError(prefix, sorted(found))
+        return found.pop()
 
     def _read(
         self, seg: _Seg, names: Sequence[str], skipped: list[SkippedSegment], rows: list[int] | None = None
@@ -503,7 +470,7 @@ class QueryEngine:
             orphan_ids=orphans,
             span_count=len(spans),
             errors=sum(s.status == 2 for s in spans),
-            tokens=_tokens(tok),
+            tokens=token_totals(tok),
             cost_usd=sum(s.cost_usd or 0.0 for s in spans),
             start_ns=start,
             end_ns=end,
@@ -536,9 +503,7 @@ class QueryEngine:
                     latest[t] = st
         chosen = heapq.nlargest(flt.limit, latest, key=lambda t: (latest[t], t))
         wanted = set(chosen)
-        accs: dict[bytes, _Acc] = {}
-        names: dict[bytes, tuple[tuple[int, int], str]] = {}
-        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS, "name", "parent_id"})
+        accs: dict[bytes, Totals] = {}
         for seg in segs:
             mine = [t for t in wanted if seg.reader.may_contain_trace(t)]
             if not mine:
@@ -550,39 +515,16 @@ class QueryEngine:
             rows = [i for i, t in enumerate(c["trace_id"]) if t in keys]
             if not rows:
                 continue
-            cols = self._read(seg, need, skipped, rows)
+            cols = self._read(seg, TRACE_SUMMARY_COLUMNS, skipped, rows)
             if cols is None:
                 continue
-            by_trace: dict[bytes, list[int]] = {}
-            for j, t in enumerate(cols["trace_id"]):
-                by_trace.setdefault(t, []).append(j)
-            for t, js in by_trace.items():
+            for t, js in _rows_by(cols["trace_id"]).items():
                 acc = accs.get(t)
                 if acc is None:
-                    acc = accs[t] = _Acc()
+                    acc = accs[t] = Totals()
                 acc.add_many(cols, js)
-                for j in js:
-                    rank = (0 if not cols["parent_id"][j] else 1, cols["start_ns"][j])
-                    if t not in names or rank < names[t][0]:
-                        names[t] = (rank, cols["name"][j])
-        out = []
-        for t in chosen:
-            if t not in accs:
-                continue  # deleted meanwhile
-            sm = accs[t].summary("")
-            out.append(
-                TraceSummary(
-                    trace_id=t.hex(),
-                    root_name=names[t][1],
-                    start_ns=sm.first_seen_ns,
-                    end_ns=sm.last_seen_ns,
-                    duration_ms=sm.duration_ms,
-                    spans=sm.spans,
-                    errors=sm.errors,
-                    tokens=sm.tokens,
-                    cost_usd=sm.cost_usd,
-                )
-            )
+        # a chosen trace missing from accs was deleted meanwhile
+        out = [accs[t].trace_summary(t.hex()) for t in chosen if t in accs]
         return TraceList(traces=out, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=skipped)
 
     # --- spans by filter ---------------------------------------------------------
@@ -732,9 +674,9 @@ class QueryEngine:
 
     def _session_accs(
         self, segs: Iterable[_Seg], flt: SpanFilter, skipped: list[SkippedSegment], *, end_after: int | None = None
-    ) -> dict[str, _Acc]:
-        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS})
-        accs: dict[str, _Acc] = {}
+    ) -> dict[str, Totals]:
+        need = SUMMARY_COLUMNS
+        accs: dict[str, Totals] = {}
         for seg in segs:
             if not seg.may_hold(flt, None) or (end_after is not None and seg.max_end < end_after):
                 continue
@@ -749,7 +691,7 @@ class QueryEngine:
             for sid, js in by_session.items():
                 acc = accs.get(sid)
                 if acc is None:
-                    acc = accs[sid] = _Acc()
+                    acc = accs[sid] = Totals()
                 acc.add_many(cols, js)
         return accs
 
@@ -769,7 +711,7 @@ class QueryEngine:
         segs, skipped = self.segments()
         accs = self._session_accs(segs, flt, skipped)
         out = sorted(
-            (a.summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
+            (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
         )
         return SessionList(sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=skipped)
 
@@ -783,7 +725,7 @@ class QueryEngine:
         segs, skipped = self.segments()
         accs = self._session_accs(segs, SpanFilter(), skipped, end_after=cutoff)
         out = sorted(
-            (a.summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
+            (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
         )
         return SessionList(sessions=out[:limit], since_ns=cutoff, until_ns=None, skipped_segments=skipped)
 
@@ -792,53 +734,28 @@ class QueryEngine:
         """One session's summary and traces; NotFoundError if no span carries the id."""
         flt = SpanFilter(session_id=session_id)
         segs, skipped = self.segments()
-        need = sorted({*_SUMMARY_COLUMNS, *TOKEN_FIELDS, "name", "parent_id"})
-        acc = _Acc()
-        traces: dict[bytes, _Acc] = {}
-        root_names: dict[bytes, tuple[tuple[int, int], str]] = {}
+        acc = Totals()
+        traces: dict[bytes, Totals] = {}
         for seg in segs:
             if not seg.may_hold(flt, None):
                 continue
-            sel = self._select(seg, flt, None, need, skipped)
+            sel = self._select(seg, flt, None, TRACE_SUMMARY_COLUMNS, skipped)
             if sel is None or not sel[0]:
                 continue
             cols = sel[1]
             acc.add_many(cols, range(len(sel[0])))
-            by_trace: dict[bytes, list[int]] = {}
-            for j, t in enumerate(cols["trace_id"]):
-                by_trace.setdefault(t, []).append(j)
-            for t, js in by_trace.items():
+            for t, js in _rows_by(cols["trace_id"]).items():
                 ta = traces.get(t)
                 if ta is None:
-                    ta = traces[t] = _Acc()
+                    ta = traces[t] = Totals()
                 ta.add_many(cols, js)
-                # the trace's name: its root span's, else its earliest span's
-                for j in js:
-                    rank = (0 if not cols["parent_id"][j] else 1, cols["start_ns"][j])
-                    if t not in root_names or rank < root_names[t][0]:
-                        root_names[t] = (rank, cols["name"][j])
         if acc.spans == 0:
             raise NotFoundError(
                 f"no session {session_id!r}" + (f" (skipped {len(skipped)} corrupt segment(s))" if skipped else "")
             )
-        summaries = []
-        for t, ta in traces.items():
-            s = ta.summary(session_id)
-            summaries.append(
-                TraceSummary(
-                    trace_id=t.hex(),
-                    root_name=root_names[t][1],
-                    start_ns=s.first_seen_ns,
-                    end_ns=s.last_seen_ns,
-                    duration_ms=s.duration_ms,
-                    spans=s.spans,
-                    errors=s.errors,
-                    tokens=s.tokens,
-                    cost_usd=s.cost_usd,
-                )
-            )
+        summaries = [ta.trace_summary(t.hex()) for t, ta in traces.items()]
         summaries.sort(key=lambda t: (t.start_ns, t.trace_id))
-        return SessionDetail(summary=acc.summary(session_id), traces=summaries, skipped_segments=skipped)
+        return SessionDetail(summary=acc.session_summary(session_id), traces=summaries, skipped_segments=skipped)
 
     # --- aggregates --------------------------------------------------------------
 
@@ -936,7 +853,7 @@ class QueryEngine:
                     group=group,
                     count=r.count,
                     errors=r.errors,
-                    tokens=_tokens(r),
+                    tokens=token_totals(r),
                     cost_usd=r.cost_usd,
                     duration_avg_ms=r.duration_sum_ns / r.count / 1e6 if r.count else 0.0,
                     p50_ms=None if p50 is None else p50 / 1e6,
@@ -978,3 +895,11 @@ def _projector(group_by: list[str]) -> Callable[[tuple], tuple]:
 
 def _struct_dict(s: SpanFilter) -> dict[str, Any]:
     return {f: getattr(s, f) for f in s.__struct_fields__}
+
+
+def _rows_by(keys: Sequence[bytes]) -> dict[bytes, list[int]]:
+    """Row positions grouped by key (a trace id), in row order."""
+    out: dict[bytes, list[int]] = {}
+    for j, k in enumerate(keys):
+        out.setdefault(k, []).append(j)
+    return out

@@ -1,4 +1,4 @@
-"""What the query engine returns: msgspec Structs with stable, self-describing field names.
+"""What a query engine returns: msgspec Structs with stable, self-describing field names.
 
 The CLI's ``--json`` and the HTTP API serialise these directly, so a field name is a
 promise: fields are only ever added. Times are Unix nanoseconds (``*_ns``) and,
@@ -12,15 +12,23 @@ rest, skipped one corrupt segment".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from agenttrace.export import SpanRecord
+from agenttrace.query.records import SpanRecord
 
 __all__ = [
+    "COST_GROUPS",
+    "PERF_GROUPS",
     "AggregateResult",
     "AggregateRow",
+    "CostReport",
+    "CostRow",
+    "ErrorReport",
+    "ErrorRow",
+    "PerformanceReport",
+    "PerformanceRow",
     "SessionDetail",
     "SessionList",
     "SessionSummary",
@@ -28,6 +36,8 @@ __all__ = [
     "SpanFilter",
     "SpanPage",
     "SpanRecord",
+    "StoreInventory",
+    "Summary",
     "TokenTotals",
     "TraceList",
     "TraceSummary",
@@ -200,4 +210,95 @@ class AggregateResult(msgspec.Struct, kw_only=True):
     rows: list[AggregateRow]
     source: str
     relative_error: float
+    skipped_segments: list[SkippedSegment] = []
+
+
+class StoreInventory(msgspec.Struct, kw_only=True):
+    """What a store holds at all: how many readable parts (segment files, tables, ...),
+    and the ones it cannot read. ``readable == 0`` and nothing skipped: an empty store."""
+
+    readable: int
+    skipped_segments: list[SkippedSegment] = []
+
+
+# --- reports: reshaped aggregates (agenttrace.query.reports builds them) ---------------
+
+CostGroup = Literal["model", "service", "kind", "day"]
+COST_GROUPS: tuple[str, ...] = ("model", "service", "kind", "day")
+PerfGroup = Literal["kind", "model", "service"]
+PERF_GROUPS: tuple[str, ...] = ("kind", "model", "service")
+
+
+class Summary(msgspec.Struct, kw_only=True):
+    """Totals over a time range."""
+
+    since_ns: int | None
+    until_ns: int | None
+    spans: int
+    errors: int
+    error_rate: float  # errors / spans, 0 when there are no spans
+    tokens: TokenTotals
+    cost_usd: float
+    duration_avg_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    skipped_segments: list[SkippedSegment] = []
+
+
+class CostRow(msgspec.Struct, kw_only=True):
+    """One group's spend. ``key`` is the model/service/kind name, or the day as ``YYYY-MM-DD``."""
+
+    key: str
+    spans: int
+    tokens: TokenTotals
+    cost_usd: float
+    share: float  # of the total cost, 0..1 (0 when the total is 0)
+
+
+class CostReport(msgspec.Struct, kw_only=True):
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[CostRow]  # by cost, highest first (by day: oldest first)
+    total_cost_usd: float
+    total_tokens: TokenTotals
+    skipped_segments: list[SkippedSegment] = []
+
+
+class PerformanceRow(msgspec.Struct, kw_only=True):
+    key: str
+    count: int
+    duration_avg_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class PerformanceReport(msgspec.Struct, kw_only=True):
+    """Latency percentiles, within ``relative_error`` of the exact values."""
+
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[PerformanceRow]  # by p95, slowest first
+    relative_error: float
+    skipped_segments: list[SkippedSegment] = []
+
+
+class ErrorRow(msgspec.Struct, kw_only=True):
+    key: str
+    count: int
+    errors: int
+    error_rate: float
+
+
+class ErrorReport(msgspec.Struct, kw_only=True):
+    by: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[ErrorRow]  # most errors first; groups without errors are left out
+    total_spans: int
+    total_errors: int
+    recent: list[SpanRecord] = []  # the latest failed spans, newest first
     skipped_segments: list[SkippedSegment] = []

@@ -7,119 +7,29 @@ error rates, a chosen ordering); they never read the store themselves, so the CL
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from agenttrace.export import SpanRecord
-from agenttrace.store.results import (
+from agenttrace.format import iso_utc
+from agenttrace.query.results import (
+    COST_GROUPS,
+    PERF_GROUPS,
     AggregateResult,
     AggregateRow,
-    SkippedSegment,
+    CostReport,
+    CostRow,
+    ErrorReport,
+    ErrorRow,
+    PerformanceReport,
+    PerformanceRow,
     SpanFilter,
+    SpanRecord,
+    Summary,
     TokenTotals,
-    TraceSummary,
-    TraceTree,
 )
 
-__all__ = [
-    "COST_GROUPS",
-    "PERF_GROUPS",
-    "CostReport",
-    "CostRow",
-    "ErrorReport",
-    "ErrorRow",
-    "PerformanceReport",
-    "PerformanceRow",
-    "Summary",
-    "TraceList",
-    "cost_report",
-    "error_report",
-    "list_traces",
-    "performance_report",
-    "summary_report",
-    "trace_summary",
-]
-
-CostGroup = Literal["model", "service", "kind", "day"]
-COST_GROUPS: tuple[str, ...] = ("model", "service", "kind", "day")
-PerfGroup = Literal["kind", "model", "service"]
-PERF_GROUPS: tuple[str, ...] = ("kind", "model", "service")
-
-
-class Summary(msgspec.Struct, kw_only=True):
-    """Totals over a time range."""
-
-    since_ns: int | None
-    until_ns: int | None
-    spans: int
-    errors: int
-    error_rate: float  # errors / spans, 0 when there are no spans
-    tokens: TokenTotals
-    cost_usd: float
-    duration_avg_ms: float
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    skipped_segments: list[SkippedSegment] = []
-
-
-class CostRow(msgspec.Struct, kw_only=True):
-    """One group's spend. ``key`` is the model/service/kind name, or the day as ``YYYY-MM-DD``."""
-
-    key: str
-    spans: int
-    tokens: TokenTotals
-    cost_usd: float
-    share: float  # of the total cost, 0..1 (0 when the total is 0)
-
-
-class CostReport(msgspec.Struct, kw_only=True):
-    by: str
-    since_ns: int | None
-    until_ns: int | None
-    rows: list[CostRow]  # by cost, highest first (by day: oldest first)
-    total_cost_usd: float
-    total_tokens: TokenTotals
-    skipped_segments: list[SkippedSegment] = []
-
-
-class PerformanceRow(msgspec.Struct, kw_only=True):
-    key: str
-    count: int
-    duration_avg_ms: float
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-
-
-class PerformanceReport(msgspec.Struct, kw_only=True):
-    """Latency percentiles, within ``relative_error`` of the exact values."""
-
-    by: str
-    since_ns: int | None
-    until_ns: int | None
-    rows: list[PerformanceRow]  # by p95, slowest first
-    relative_error: float
-    skipped_segments: list[SkippedSegment] = []
-
-
-class ErrorRow(msgspec.Struct, kw_only=True):
-    key: str
-    count: int
-    errors: int
-    error_rate: float
-
-
-class ErrorReport(msgspec.Struct, kw_only=True):
-    by: str
-    since_ns: int | None
-    until_ns: int | None
-    rows: list[ErrorRow]  # most errors first; groups without errors are left out
-    total_spans: int
-    total_errors: int
-    recent: list[SpanRecord] = []  # the latest failed spans, newest first
-    skipped_segments: list[SkippedSegment] = []
+__all__ = ["ReportMethods", "cost_report", "error_report", "performance_report", "summary_report"]
 
 
 def _aggregate(
@@ -138,8 +48,6 @@ def _aggregate(
 def _key(row: AggregateRow, name: str) -> str:
     value = row.group.get(name, "")
     if name in ("minute", "hour", "day") and isinstance(value, int):
-        from agenttrace.export import iso_utc
-
         return iso_utc(value)[: {"day": 10, "hour": 13, "minute": 16}[name]]
     return str(value) if value not in (None, "") else "(none)"
 
@@ -295,39 +203,41 @@ def error_report(
     )
 
 
-class TraceList(msgspec.Struct, kw_only=True):
-    """Traces with a span in the range, newest first; figures cover each whole trace."""
+class ReportMethods:
+    """The report questions of :class:`~agenttrace.query.QueryEngine`, answered from the
+    engine's own ``aggregate`` and ``spans``. A store's engine inherits these, and
+    overrides one only where the store can answer it faster natively (same Struct)."""
 
-    traces: list[TraceSummary]
-    since_ns: int | None
-    until_ns: int | None
-    skipped_segments: list[SkippedSegment] = []
+    def summary(
+        self, since_ns: int | None = None, until_ns: int | None = None, where: SpanFilter | None = None
+    ) -> Summary:
+        return summary_report(self, since_ns, until_ns, where)
 
+    def costs(
+        self,
+        by: str = "model",
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        where: SpanFilter | None = None,
+    ) -> CostReport:
+        return cost_report(self, by, since_ns, until_ns, where)
 
-def trace_summary(tree: TraceTree) -> TraceSummary:
-    """The one-line summary of a trace tree (root name: its first root span's)."""
-    by_id = {s.span_id: s for s in tree.spans}
-    root = by_id.get(tree.root_ids[0]) if tree.root_ids else None
-    return TraceSummary(
-        trace_id=tree.trace_id,
-        root_name=root.name if root is not None else (tree.spans[0].name if tree.spans else ""),
-        start_ns=tree.start_ns,
-        end_ns=tree.end_ns,
-        duration_ms=tree.duration_ms,
-        spans=tree.span_count,
-        errors=tree.errors,
-        tokens=tree.tokens,
-        cost_usd=tree.cost_usd,
-    )
+    def performance(
+        self,
+        by: str = "kind",
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        where: SpanFilter | None = None,
+    ) -> PerformanceReport:
+        return performance_report(self, by, since_ns, until_ns, where)
 
-
-def list_traces(engine: Any, flt: SpanFilter) -> TraceList:
-    """The ``flt.limit`` newest traces with a span matching ``flt`` (``QueryEngine.traces``)."""
-    found = engine.traces(flt)
-    # Re-wrapped so the document keeps this module's documented shape whatever the engine adds.
-    return TraceList(
-        traces=list(found.traces),
-        since_ns=flt.since_ns,
-        until_ns=flt.until_ns,
-        skipped_segments=list(found.skipped_segments),
-    )
+    def errors(
+        self,
+        by: str = "kind",
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        where: SpanFilter | None = None,
+        *,
+        recent: int = 0,
+    ) -> ErrorReport:
+        return error_report(self, by, since_ns, until_ns, where, recent=recent)
