@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from agenttrace.errors import AgentTraceError
+from agenttrace.extras import MissingExtraError, require
 from agenttrace.format import iso_utc
 from agenttrace.model import Span
 
@@ -101,12 +102,10 @@ def _write_stream(chunks: Iterator[bytes], out: BinaryIO) -> None:
 
 def _write_parquet(spans: Iterable[SpanLike], path: Path, progress: Callable[[int], None] | None, batch: int) -> int:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ExportError(
-            "Parquet export needs pyarrow, which is not installed: pip install 'agenttrace[parquet]'"
-        ) from None
+        pa = require("parquet", "pyarrow", "Parquet export")
+        pq = require("parquet", "pyarrow.parquet", "Parquet export")
+    except MissingExtraError as exc:
+        raise ExportError(str(exc)) from None  # an export error, like every other reason it fails
     types = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string()}
     schema = pa.schema(
         [

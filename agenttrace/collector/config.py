@@ -368,10 +368,8 @@ def require_api_key(cfg: CollectorConfig) -> None:
 
 
 def _validate_pricing(raw: dict[str, Any], source: str | None) -> None:
-    try:
-        from agenttrace.pricing import PricingConfig  # type: ignore[attr-defined]
-    except ImportError:
-        return  # the pricing area has not landed; keep the table for it
+    from agenttrace.pricing import PricingConfig  # here: the pricing catalogue is not needed to parse a config
+
     try:
         msgspec.convert(raw, PricingConfig, strict=False)
     except msgspec.ValidationError as exc:

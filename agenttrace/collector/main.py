@@ -31,6 +31,7 @@ from typing import Annotated, Any
 import typer
 
 from agenttrace.collector.config import CollectorConfig, load_config, require_api_key
+from agenttrace.collector.sdnotify import Notifier
 from agenttrace.errors import ConfigError
 
 __all__ = ["collector_command", "main", "run"]
@@ -110,6 +111,8 @@ class _Collector:
         self.sockets: list[socket.socket] = []
         self.receivers: list[Any] = []
         self.stop_event = asyncio.Event()
+        self.notifier: Notifier | None = None  # set once serving, under systemd only
+        self.unix_path: Path | None = None  # set once the Unix socket is bound
 
     async def serve(self) -> int:
         from agenttrace.collector.live import LiveHistory
@@ -316,7 +319,7 @@ class _Collector:
         for name in ("udp_addresses", "unix_path", "http_address", "workers", "data_dir"):
             if getattr(cfg, name) != getattr(self.cfg, name):
                 log.warning("SIGHUP: %s changed; restart the collector to apply it", name)
-        notifier = getattr(self, "notifier", None)
+        notifier = self.notifier
         if notifier is not None:
             notifier.reloading()
         self.sup.reload()
@@ -329,7 +332,7 @@ class _Collector:
             with contextlib.suppress(OSError):
                 sock.close()
         self.sockets.clear()
-        path = getattr(self, "unix_path", None)
+        path = self.unix_path
         if path is not None:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -356,11 +359,7 @@ def _totals(state: Any) -> Any:
     return read_totals(state)
 
 
-def _notifier() -> Any:
-    try:
-        from agenttrace.collector.sdnotify import Notifier
-    except ImportError:
-        return None
+def _notifier() -> Notifier | None:
     notifier = Notifier.from_environ()
     return notifier if notifier.enabled else None
 

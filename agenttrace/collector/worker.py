@@ -56,6 +56,8 @@ from agenttrace.collector.config import CollectorConfig, load_config
 from agenttrace.collector.counters import SEAL_HIST, SLOT, WAL_HIST, CounterBlock, DomainCounters
 from agenttrace.errors import WireError
 from agenttrace.model import Span
+from agenttrace.pricing import CostStage, PricingConfig
+from agenttrace.store.writer import SegmentWriter
 
 __all__ = ["Stage", "WorkerSpec", "build_stages", "run_worker"]
 
@@ -81,30 +83,11 @@ class WorkerSpec(msgspec.Struct, frozen=True):
 
 
 def build_stages(cfg: CollectorConfig) -> list[Stage]:
-    """The enrichment pipeline, in order. Cost attribution joins when the pricing area
-    provides ``CostStage``; until then the pipeline is empty (spans keep SDK costs)."""
-    stages: list[Stage] = []
-    try:
-        from agenttrace import pricing
-    except ImportError:  # pragma: no cover - the package always has it
-        return stages
-    cost_stage = getattr(pricing, "CostStage", None)
-    if cost_stage is not None:
-        pricing_cfg_cls = getattr(pricing, "PricingConfig", None)
-        if pricing_cfg_cls is not None:
-            pcfg = msgspec.convert(cfg.pricing, pricing_cfg_cls, strict=False)
-            factory = getattr(cost_stage, "from_config", None)
-            stages.append(factory(pcfg) if factory is not None else cost_stage(pcfg))
-        else:
-            stages.append(cost_stage())
-    return stages
+    """The enrichment pipeline, in order: cost attribution from the ``[pricing]`` table."""
+    return [CostStage.from_config(msgspec.convert(cfg.pricing, PricingConfig, strict=False))]
 
 
-def _open_writer(spec: WorkerSpec, cfg: CollectorConfig, replay: Callable[[bytes], list[Span]]) -> Any:
-    try:
-        from agenttrace.store import SegmentWriter
-    except ImportError:
-        from agenttrace.store.writer import SegmentWriter
+def _open_writer(spec: WorkerSpec, cfg: CollectorConfig, replay: Callable[[bytes], list[Span]]) -> SegmentWriter:
     writer = SegmentWriter(spec.data_dir, spec.worker_id, cfg.writer_config(), replay=replay)
     writer.open()
     return writer
@@ -352,6 +335,5 @@ class _Worker:
         log.info("worker %d reloaded its configuration", self.spec.worker_id)
 
 
-def _stat(writer: Any, name: str) -> int:
-    stats = getattr(writer, "stats", None)
-    return int(getattr(stats, name, 0) or 0) if stats is not None else 0
+def _stat(writer: SegmentWriter, name: str) -> int:
+    return int(getattr(writer.stats, name))

@@ -124,8 +124,13 @@ def open_engine(data_dir: Path | None) -> QueryEngine:
     """A :class:`~agenttrace.query.QueryEngine` over the store; fails in one sentence if there is nothing to read."""
     from agenttrace.query import open_engine as open_query_engine
 
+    from agenttrace.extras import MissingExtraError
+
     path = resolve_data_dir(data_dir)
-    engine = open_query_engine(path)
+    try:
+        engine = open_query_engine(path)
+    except MissingExtraError as exc:  # reading segments needs lz4, of the collector extra
+        fail(str(exc))
     try:
         held = engine.inventory()
     except (OSError, StoreError) as exc:

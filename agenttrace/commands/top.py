@@ -14,10 +14,9 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DEFAULT_URL", "MISSING_EXTRA", "terminal_has_colours", "top"]
+__all__ = ["DEFAULT_URL", "terminal_has_colours", "top"]
 
 DEFAULT_URL = "http://127.0.0.1:4318"
-MISSING_EXTRA = "agenttrace top needs the TUI extra: pip install 'agenttrace[tui]'"
 
 
 def terminal_has_colours() -> bool:
@@ -45,11 +44,13 @@ def top(
     no_color: Annotated[bool, typer.Option("--no-color", help="Monochrome (also: the NO_COLOR variable).")] = False,
 ) -> None:
     """Live view of a collector: throughput, loss, cost burn, per-kind latency, active sessions."""
+    from agenttrace.extras import MissingExtraError, require
+
     try:
-        import httpx  # noqa: F401
-        import textual  # noqa: F401
-    except ImportError:
-        typer.echo(MISSING_EXTRA, err=True)
+        for module in ("httpx", "textual"):
+            require("tui", module, "agenttrace top")
+    except MissingExtraError as exc:
+        typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     if no_color or not terminal_has_colours():
         os.environ["NO_COLOR"] = "1"  # Textual reads it when the app is built

@@ -41,7 +41,10 @@ import msgspec
 
 from agenttrace import _native
 from agenttrace.errors import SegmentCorruptError
+from agenttrace.extras import require
 from agenttrace.model import Event, Span, Usage
+
+lz4_block = require("collector", "lz4.block", "the segment store")
 
 __all__ = [
     "COLUMN_NAMES",
@@ -354,8 +357,6 @@ def encode_segment(
     ``rollup`` is the opaque rollup section (``Rollup.to_bytes()``), stored as is."""
     if not spans:
         raise ValueError("a segment holds at least one span")
-    import lz4.block
-
     cols = split_spans(spans)
     n = len(spans)
     out = bytearray(HEADER.pack(MAGIC, VERSION, 0))
@@ -367,7 +368,7 @@ def encode_segment(
         if raw:
             stored = raw
             if compress:
-                packed = lz4.block.compress(raw, store_size=False)
+                packed = lz4_block.compress(raw, store_size=False)
                 if len(packed) < len(raw):
                     stored, entry.codec = packed, "lz4"
             entry.length = len(stored)
@@ -461,10 +462,8 @@ def decode_chunk(path: str, entry: ColumnEntry, stored: bytes) -> bytes:
     if entry.codec == "none":
         raw = stored
     elif entry.codec == "lz4":
-        import lz4.block
-
         try:
-            raw = lz4.block.decompress(stored, uncompressed_size=entry.raw_length)
+            raw = lz4_block.decompress(stored, uncompressed_size=entry.raw_length)
         except Exception as exc:
             raise SegmentCorruptError(path, entry.offset, f"column {entry.name!r} does not decompress: {exc}") from None
     else:
