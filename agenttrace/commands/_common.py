@@ -122,9 +122,8 @@ def time_range(since: str | None, until: str | None) -> tuple[int | None, int | 
 
 def open_engine(data_dir: Path | None) -> QueryEngine:
     """A :class:`~agenttrace.query.QueryEngine` over the store; fails in one sentence if there is nothing to read."""
-    from agenttrace.query import open_engine as open_query_engine
-
     from agenttrace.extras import MissingExtraError
+    from agenttrace.query import open_engine as open_query_engine
 
     path = resolve_data_dir(data_dir)
     try:

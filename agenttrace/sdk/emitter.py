@@ -21,7 +21,33 @@ from agenttrace.model import Event, Span
 from agenttrace.sdk.config import Config
 from agenttrace.sdk.transport import Transport, make_transport
 
-__all__ = ["Emitter"]
+__all__ = ["FAST_SPAN_FIELDS", "Emitter"]
+
+# The fields, in order, of the one positional Span(...) in Emitter._convert_all: the
+# first 21 of Span's own (a test pins them; msgspec fills the rest with defaults).
+FAST_SPAN_FIELDS: tuple[str, ...] = (
+    "trace_id",
+    "span_id",
+    "name",
+    "start_ns",
+    "end_ns",
+    "parent_id",
+    "kind",
+    "status",
+    "status_message",
+    "session_id",
+    "service",
+    "user_id",
+    "environment",
+    "tags",
+    "model",
+    "provider",
+    "usage",
+    "cost_usd",
+    "input_preview",
+    "output_preview",
+    "attributes",
+)
 
 _DRAIN_CHUNK = 2048  # spans converted and packed per round, so a burst is sent in pieces
 
@@ -209,7 +235,10 @@ class Emitter:
         """Turn live spans into Span Structs; returns them and how many failed.
 
         This loop is most of the emitter thread's work per span, and that thread competes
-        with the agent for the GIL: hence the hoisted locals and positional Span(...)."""
+        with the agent for the GIL: hence the hoisted locals, and the one positional
+        ``Span(...)`` of the code base for the common span (no model, usage or events),
+        in the order of :data:`FAST_SPAN_FIELDS` (tests/sdk pin it to ``Span``'s fields).
+        Spans with more are built with keywords."""
         cfg = self.config
         service, environment = cfg.service, cfg.environment
         default_session, default_user, default_tags = cfg.session_id, cfg.user_id, self._tags
@@ -241,7 +270,7 @@ class Emitter:
                 extra = live._extra
                 if extra is None:
                     append(
-                        Span(
+                        Span(  # positional, in FAST_SPAN_FIELDS order
                             trace[0].to_bytes(16, "big"),
                             live.span_id.to_bytes(8, "big"),
                             name,
@@ -269,29 +298,31 @@ class Emitter:
                 events = extra.get("events")
                 append(
                     Span(
-                        trace[0].to_bytes(16, "big"),
-                        live.span_id.to_bytes(8, "big"),
-                        name,
-                        live.start_ns,
-                        live.end_ns,
-                        parent_id.to_bytes(8, "big") if parent_id else b"",
-                        kind,
-                        int(live.status),
-                        str(extra.get("status_message", "")),
-                        session_id,
-                        service,
-                        user_id,
-                        environment,
-                        tags,
-                        str(extra.get("model", "")),
-                        str(extra.get("provider", "")),
-                        extra.get("usage"),
-                        extra.get("cost_usd"),
-                        extra.get("input_preview", ""),
-                        extra.get("output_preview", ""),
-                        attributes,
-                        [Event(str(n), t, dict(a)) for n, t, a in events] if events else [],
-                        extra.get("service_tier", ""),
+                        trace_id=trace[0].to_bytes(16, "big"),
+                        span_id=live.span_id.to_bytes(8, "big"),
+                        name=name,
+                        start_ns=live.start_ns,
+                        end_ns=live.end_ns,
+                        parent_id=parent_id.to_bytes(8, "big") if parent_id else b"",
+                        kind=kind,
+                        status=int(live.status),
+                        status_message=str(extra.get("status_message", "")),
+                        session_id=session_id,
+                        service=service,
+                        user_id=user_id,
+                        environment=environment,
+                        tags=tags,
+                        model=str(extra.get("model", "")),
+                        provider=str(extra.get("provider", "")),
+                        usage=extra.get("usage"),
+                        cost_usd=extra.get("cost_usd"),
+                        input_preview=extra.get("input_preview", ""),
+                        output_preview=extra.get("output_preview", ""),
+                        attributes=attributes,
+                        events=[Event(name=str(n), time_ns=t, attributes=dict(a)) for n, t, a in events]
+                        if events
+                        else [],
+                        service_tier=extra.get("service_tier", ""),
                     )
                 )
             except Exception:

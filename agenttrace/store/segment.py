@@ -221,6 +221,7 @@ _footer_decoder = msgspec.msgpack.Decoder(Footer)
 
 
 _SPAN_FIELDS: tuple[str, ...] = Span.__struct_fields__
+_USAGE_FIELDS: tuple[str, ...] = Usage.__struct_fields__
 _USAGE_INDEX = _SPAN_FIELDS.index("usage")
 
 
@@ -577,10 +578,12 @@ def join_spans(cols: dict[str, list], n: int) -> list[Span]:
     """Spans from per-column lists of ``n`` rows (the inverse of :func:`split_spans`)."""
     usage = [
         Usage(*vals[1:]) if vals[0] else None
-        for vals in zip(cols["has_usage"], *(cols[u] for u in USAGE_COLUMNS), strict=True)
+        for vals in zip(cols["has_usage"], *(cols[u] for u in _USAGE_FIELDS), strict=True)
     ]
+    # Columns are matched to fields by name (Span's own field list), so a field added to
+    # Span cannot shift a column; only the call is positional, because keywords make this
+    # join 2.2x slower (about half of read_spans). Usage the same way.
     ordered = [usage if name == "usage" else cols[name] for name in _SPAN_FIELDS]
-    # Span is array_like: its positional order is the field order.
     spans = [Span(*row) for row in zip(*ordered, strict=True)]
     if len(spans) != n:
         raise ValueError(f"columns hold {len(spans)} rows, expected {n}")
