@@ -32,7 +32,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import msgspec
 
@@ -236,63 +236,63 @@ def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[key] = value
 
 
-def _get(tree: Mapping[str, Any], path: list[str | int]) -> Any:
-    node: Any = tree
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-_EXPECTED = re.compile(r"^Expected `(.+?)`, got `(.+?)`")
-_PATH = re.compile(r"\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)")
-
-
 def _convert(tree: dict[str, Any], source: dict[str, str]) -> CollectorConfig:
-    try:
-        return msgspec.convert(tree, CollectorConfig, strict=False)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        m = _PATH.search(message)
-        parts: list[str | int] = []
-        if m:
-            for name, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", m.group(1)):
-                parts.append(name if name else int(idx))
-        unknown = re.match(r"Object contains unknown field `(.+?)`", message)
-        if unknown:
-            parts.append(unknown.group(1))
-            key = ".".join(str(p) for p in parts)
-            value = _get(tree, parts)
-            if len(parts) == 1:
-                expected = "one of the tables: " + ", ".join(f.name for f in msgspec.structs.fields(CollectorConfig))
-            else:
-                prefix = f"{parts[0]}."
-                expected = "one of the keys: " + ", ".join(k for k in sorted(_section_keys()) if k.startswith(prefix))
-            raise ConfigError(key, value, expected, source=source.get(key)) from None
-        key = ".".join(str(p) for p in parts if isinstance(p, str)) or "(root)"
-        value = _get(tree, parts)
-        e = _EXPECTED.match(message)
-        if e:
-            expected = _CHECKS[key][0] if key in _CHECKS else _describe(e.group(1))
-        elif "Invalid enum value" in message:
-            field = _section_keys().get(key)
-            expected = "one of " + ", ".join(repr(a) for a in getattr(field.type, "__args__", ())) if field else message
-        else:
-            expected = message
-        raise ConfigError(key, value, expected, source=source.get(key)) from None
+    """The config Struct of the merged tree. The tree is checked table by table and key by
+    key first, against the Structs' own fields, so an error names the key our walk is at
+    and describes its type from ``msgspec.inspect`` (msgspec's error messages are text
+    for people; nothing here parses them)."""
+    tables = {f.name: f for f in msgspec.structs.fields(CollectorConfig)}
+    keys = _section_keys()
+    for name, node in tree.items():
+        if name not in tables:
+            raise ConfigError(name, node, "one of the tables: " + ", ".join(tables), source=source.get(name))
+        if name == "pricing":
+            continue  # the pricing area's own Struct checks it (_validate_pricing)
+        if not isinstance(node, dict):
+            raise ConfigError(name, node, "a table", source=source.get(name))
+        for key, value in node.items():
+            dotted = f"{name}.{key}"
+            field = keys.get(dotted)
+            if field is None:
+                expected = "one of the keys: " + ", ".join(k for k in sorted(keys) if k.startswith(f"{name}."))
+                raise ConfigError(dotted, value, expected, source=source.get(dotted))
+            try:
+                msgspec.convert(value, field.type, strict=False)
+            except msgspec.ValidationError:
+                raise ConfigError(dotted, value, _expected(dotted, field.type), source=source.get(dotted)) from None
+    return msgspec.convert(tree, CollectorConfig, strict=False)
 
 
-def _describe(msgspec_type: str) -> str:
-    return {
-        "int": "an integer",
-        "float": "a number",
-        "str": "a string",
-        "bool": "true or false",
-        "array": "a list",
-        "object": "a table",
-    }.get(msgspec_type, msgspec_type)
+def _expected(key: str, field_type: Any) -> str:
+    if key in _CHECKS:
+        return _CHECKS[key][0]
+    if get_origin(field_type) is Literal:  # in the declared order (msgspec.inspect sorts them)
+        return "one of " + ", ".join(repr(v) for v in get_args(field_type))
+    return _describe(msgspec.inspect.type_info(field_type))
+
+
+def _describe(t: msgspec.inspect.Type) -> str:
+    """What a value of type ``t`` looks like in TOML, for a person."""
+    mi = msgspec.inspect
+    if isinstance(t, mi.LiteralType):
+        return "one of " + ", ".join(repr(v) for v in t.values)
+    if isinstance(t, mi.UnionType):
+        return " or ".join(_describe(u) for u in t.types)
+    if isinstance(t, mi.BoolType):
+        return "true or false"
+    if isinstance(t, mi.IntType):
+        return "an integer"
+    if isinstance(t, mi.FloatType):
+        return "a number"
+    if isinstance(t, mi.StrType):
+        return "a string"
+    if isinstance(t, mi.NoneType):
+        return "nothing"
+    if isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType | mi.SetType):
+        return "a list"
+    if isinstance(t, mi.DictType | mi.StructType):
+        return "a table"
+    return type(t).__name__
 
 
 def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
