@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import runpy
 import sys
 
 from setuptools import find_packages, setup
@@ -39,8 +40,15 @@ class OptionalBuildExt(build_ext):
         )
 
 
+def _no_extensions() -> bool:
+    # agenttrace/_native/__init__.py is the one reader of AGENTTRACE_NO_EXTENSIONS; run that
+    # file alone (it needs only the standard library), not the package, whose deps a build lacks.
+    native = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agenttrace/_native/__init__.py"))
+    return native["no_extensions"]()
+
+
 def extensions() -> list:
-    if os.environ.get("AGENTTRACE_NO_EXTENSIONS", "") not in ("", "0"):
+    if _no_extensions():
         return []
     sources = sorted(glob.glob("agenttrace/_native/*.pyx"))
     if not sources:

@@ -11,11 +11,20 @@ from __future__ import annotations
 import importlib
 import os
 import warnings
+from collections.abc import Mapping
 from types import ModuleType
 
-__all__ = ["NO_EXTENSIONS", "is_compiled", "load"]
+__all__ = ["NO_EXTENSIONS", "is_compiled", "load", "no_extensions"]
 
-NO_EXTENSIONS = os.environ.get("AGENTTRACE_NO_EXTENSIONS", "").strip().lower() not in ("", "0", "false", "no")
+
+def no_extensions(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether ``AGENTTRACE_NO_EXTENSIONS`` asks for the pure-Python twins: any value but
+    empty, ``0``, ``false`` or ``no`` (any case). The one reader of the variable: setup.py
+    runs this file on its own (stdlib only) to decide whether to build the extensions."""
+    return environ.get("AGENTTRACE_NO_EXTENSIONS", "").strip().lower() not in ("", "0", "false", "no")
+
+
+NO_EXTENSIONS = no_extensions()
 _warned: set[str] = set()
 
 
