@@ -57,6 +57,18 @@ static inline void at_unlock(uint64_t *p) {
     atomic_store_explicit((_Atomic uint64_t *)p, 0, memory_order_release);
 }
 
+/* Fences for the seqlock (seqlock.pyx): a release fence orders every store before it
+ * ahead of every store after it; an acquire fence orders every load before it ahead of
+ * every load after it (C11 7.17.4; on ARM64 these are dmb ish / dmb ishld, on x86-64
+ * compiler barriers only). */
+static inline void at_fence_release(void) {
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline void at_fence_acquire(void) {
+    atomic_thread_fence(memory_order_acquire);
+}
+
 static inline int at_flag_load(int *p) {
     return atomic_load_explicit((_Atomic int *)p, memory_order_acquire);
 }

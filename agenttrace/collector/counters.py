@@ -24,10 +24,14 @@ Counter slots are aligned u64 written with one store each, so a reader never see
 a torn value on the 64-bit machines we support. The *domain* series (spans by
 service/kind/model/status, tokens, cost, durations) have label sets that grow, so
 the worker keeps them in bounded dicts (:class:`DomainCounters`) and publishes a
-msgpack snapshot every ``metrics.publish_interval_ms`` under a seqlock: bump ``seq``
-to odd, write length and bytes, bump ``seq`` to even. A reader copies the area and
-retries while ``seq`` is odd or changed during the copy. On x86-64 (TSO) stores are
-seen in program order, which the seqlock relies on. A restarted worker reloads the
+msgpack snapshot every ``metrics.publish_interval_ms`` under a seqlock
+(``agenttrace._native.seqlock``): bump ``seq`` to odd, write length and bytes, bump
+``seq`` to even; a reader copies the area and retries while ``seq`` is odd or changed
+during the copy. Memory ordering, with C11 atomics so it holds on ARM64 as on x86-64:
+the odd ``seq`` is stored, then a release fence, then the data, then the even ``seq``
+with release; the reader loads ``seq`` with acquire, copies, issues an acquire fence,
+and loads ``seq`` again (seqlock.pyx draws it). The pure-Python twin has no fences and
+relies on x86-64's store order. A restarted worker reloads the
 last snapshot so domain counters also stay monotonic; at most one publish interval
 of domain counts (never pipeline counts) is lost with a killed worker. The same holds
 for the cost stage's unknown-model counts, which also survive the stage being rebuilt
@@ -49,6 +53,7 @@ from typing import Any
 
 import msgspec
 
+from agenttrace._native import load
 from agenttrace.labels import LabelCap
 from agenttrace.model import SPAN_KINDS, Span
 
@@ -111,6 +116,7 @@ SEAL_HIST = 1
 SNAP_OFFSET = (HIST_OFFSET + 8 * 2 * N_HIST + 63) // 64 * 64
 SNAP_HEADER = struct.Struct("<QQ")
 SNAP_CAPACITY = 1 << 20
+_seqlock = load("seqlock")
 BLOCK_SIZE = SNAP_OFFSET + SNAP_HEADER.size + SNAP_CAPACITY
 
 
@@ -288,7 +294,6 @@ class CounterBlock:
         self.slots = buf[SLOTS_OFFSET:HIST_OFFSET].cast("Q")
         self.hist = buf[HIST_OFFSET : HIST_OFFSET + 8 * 2 * N_HIST].cast("Q")
         self._snap = buf[SNAP_OFFSET : SNAP_OFFSET + SNAP_HEADER.size + SNAP_CAPACITY]
-        self._snap_words = self._snap[: SNAP_HEADER.size].cast("Q")
 
     @property
     def name(self) -> str:
@@ -358,38 +363,27 @@ class CounterBlock:
         data = _snap_encoder.encode(snap)
         if len(data) > SNAP_CAPACITY:
             return False
-        words = self._snap_words
-        seq = words[0]
-        words[0] = seq + 1  # odd: writing
-        words[1] = len(data)
-        self._snap[SNAP_HEADER.size : SNAP_HEADER.size + len(data)] = data
-        words[0] = seq + 2
+        _seqlock.publish(self._snap, data)
         return True
 
     def read_snapshot(self, *, retries: int = 100) -> DomainSnapshot:
-        words = self._snap_words
         for _ in range(retries):
-            seq = words[0]
-            if seq & 1:
+            data = _seqlock.read(self._snap)
+            if data is None:  # a publish overlapped the copy
                 time.sleep(0)
                 continue
-            length = words[1]
-            if length > SNAP_CAPACITY:
+            if not data:
+                return DomainSnapshot()
+            try:
+                return _snap_decoder.decode(data)
+            except msgspec.DecodeError:
                 continue
-            data = bytes(self._snap[SNAP_HEADER.size : SNAP_HEADER.size + length])
-            if words[0] == seq:
-                if length == 0:
-                    return DomainSnapshot()
-                try:
-                    return _snap_decoder.decode(data)
-                except msgspec.DecodeError:
-                    continue
         return DomainSnapshot()
 
     # --- lifetime --------------------------------------------------------------
 
     def close(self) -> None:
-        for view in (self.control, self.slots, self.hist, self._snap_words, self._snap):
+        for view in (self.control, self.slots, self.hist, self._snap):
             view.release()
         self._shm.close()
 
