@@ -153,6 +153,7 @@ class CostStage:
         groups: dict[tuple[str, str, str], tuple | None] = {}
         sdk_source = CostSource.SDK.value
         unknown_source = CostSource.UNKNOWN.value
+        bill = bill_atto  # a local: one dict lookup less per span
         priced = 0
         try:
             for span in spans:
@@ -174,7 +175,7 @@ class CostStage:
                     self._count_unknown(span.model)
                     continue
                 prices, source, tier, fixed = group
-                span.cost_usd = bill_atto(usage, prices, tier, fixed) / ATTO
+                span.cost_usd = bill(usage, prices, tier, fixed) / ATTO
                 span.cost_source = source
                 priced += 1
         finally:
