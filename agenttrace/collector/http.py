@@ -50,6 +50,7 @@ def create_app(
     models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(state))
+    otlp_routes = _otlp_routes(state, registry)
     metrics_key = api_key if metrics_require_key else None
 
     @get("/metrics", sync_to_thread=False, include_in_schema=False)
@@ -82,7 +83,7 @@ def create_app(
             return Response({"detail": "collector starting"}, status_code=503, media_type=MediaType.JSON)
         return Response(state.history.snapshot())
 
-    handlers: list[Any] = [metrics, healthz, readyz, live]
+    handlers: list[Any] = [metrics, healthz, readyz, live, *otlp_routes]
     openapi_config = None
     try:
         from agenttrace.collector import api
@@ -101,6 +102,17 @@ def create_app(
             openapi_config = api.build_openapi_config()
     kwargs: dict[str, Any] = {"openapi_config": openapi_config} if openapi_config is not None else {}
     return Litestar(route_handlers=handlers, debug=False, logging_config=None, **kwargs)
+
+
+def _otlp_routes(state: CollectorState, registry: CollectorRegistry) -> list[Any]:
+    """OTLP/HTTP (``agenttrace.ingest.otlp``) and its series, when opentelemetry-proto is installed."""
+    try:
+        from agenttrace.ingest.otlp.http import otlp_route_handlers
+        from agenttrace.ingest.otlp.metrics import IngestCollector
+    except ImportError:
+        return []
+    registry.register(IngestCollector(state))
+    return otlp_route_handlers(state)
 
 
 def _authorized(request: Request, api_key: str) -> bool:
