@@ -19,7 +19,7 @@ ANSWER = "Your order 7 was refunded."
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"{}")
         if self.path.rstrip("/") != "/v1/chat/completions":
             self.send_error(404)
