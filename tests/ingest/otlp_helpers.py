@@ -75,9 +75,9 @@ class OtlpCollector:
         req = urllib.request.Request(self.http + path, data=body, headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=20) as resp:
-                return resp.status, dict(resp.headers), resp.read()
+                return resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
     def metrics(self) -> dict[str, float]:
         status, _, body = self.request("/metrics", headers={"Authorization": f"Bearer {API_KEY}"})

@@ -36,6 +36,7 @@ from agenttrace.ingest.otlp.mapping import (
     MappingResult,
     any_value,
     attributes_to_dict,
+    mask_text,
 )
 from agenttrace.model import Span
 
@@ -142,9 +143,12 @@ def _apply_policy(span: Span, policy: ContentPolicy) -> Span:
     mask = policy.mask
     assert mask is not None
     if isinstance(attrs.get(BODY_ATTR), str):
-        attrs[BODY_ATTR] = mask(attrs[BODY_ATTR])
+        attrs[BODY_ATTR] = mask_text(attrs[BODY_ATTR], mask)
     return msgspec.structs.replace(
-        span, input_preview=mask(span.input_preview), output_preview=mask(span.output_preview), attributes=attrs
+        span,
+        input_preview=mask_text(span.input_preview, mask),
+        output_preview=mask_text(span.output_preview, mask),
+        attributes=attrs,
     )
 
 

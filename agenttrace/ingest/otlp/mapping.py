@@ -40,6 +40,7 @@ __all__ = [
     "any_value",
     "attributes_to_dict",
     "map_span",
+    "mask_text",
     "request_to_spans",
     "resource_spans_to_spans",
 ]
@@ -372,7 +373,7 @@ def _preview(value: Any, policy: ContentPolicy, attrs: dict[str, Any]) -> str:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if policy.mask is not None:
-        text = _mask(text, policy.mask)
+        text = mask_text(text, policy.mask)
     limit = policy.max_preview_chars
     if len(text) > limit:
         text = text[: limit - 1] + "…" if limit > 0 else ""
@@ -380,7 +381,7 @@ def _preview(value: Any, policy: ContentPolicy, attrs: dict[str, Any]) -> str:
     return text
 
 
-def _mask(text: str, mask: Callable[[str], str]) -> str:
+def mask_text(text: str, mask: Callable[[str], str]) -> str:
     try:
         out = mask(text)
         return out if isinstance(out, str) else str(out)
@@ -401,7 +402,7 @@ def _apply_content_policy(attrs: dict[str, Any], policy: ContentPolicy) -> None:
             del attrs[key]
             dropped = True
         elif isinstance(attrs[key], str):
-            attrs[key] = _mask(attrs[key], policy.mask)  # type: ignore[arg-type]
+            attrs[key] = mask_text(attrs[key], policy.mask)  # type: ignore[arg-type]
     if dropped:
         attrs[CONTENT_DROPPED_ATTR] = True
 
@@ -484,7 +485,7 @@ def map_span(
         parent_id=parent,
         kind=kind,
         status=status,
-        status_message=_mask(message, policy.mask) if message and policy.mask else message,
+        status_message=mask_text(message, policy.mask) if message and policy.mask else message,
         session_id=str(_first(lookup, SESSION_KEYS) or ""),
         service=str(resource.get("service.name") or ""),
         user_id=str(_first(lookup, USER_KEYS) or ""),
