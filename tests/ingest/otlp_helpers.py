@@ -35,6 +35,7 @@ class OtlpCollector:
         self.lines: list[str] = []
         self.http = ""
         self.grpc = ""
+        self.udp: tuple[str, int] = ("", 0)
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -52,6 +53,9 @@ class OtlpCollector:
             m = re.search(r"listening (http://[0-9.]+:\d+)", line)
             if m:
                 self.http = m.group(1)
+            m = re.search(r"udp://([0-9.]+):(\d+)", line)
+            if m:
+                self.udp = (m.group(1), int(m.group(2)))
             m = re.search(r"otlp-grpc://([0-9.]+:\d+)", line)
             if m:
                 self.grpc = m.group(1)

@@ -228,3 +228,29 @@ def test_without_a_key_loopback_is_accepted(start_collector):
     )
     assert status == 200, answer
     assert c.show(trace_id, expect_spans=1)["spans"][0]["service"] == "json-svc"
+
+
+def test_spans_received_are_counted_by_transport(collector):
+    import socket
+
+    from agenttrace.wire import encode
+
+    before = collector.metrics()
+    spans = [
+        Span(trace_id=os.urandom(16), span_id=os.urandom(8), name="native", start_ns=1, end_ns=2) for _ in range(7)
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(encode(spans[:3], sender_id=99, seq=0), collector.udp)
+        sock.sendto(encode(spans[3:], sender_id=99, seq=1), collector.udp)
+    key = 'agenttrace_spans_received_total{transport="udp"}'
+    assert collector.wait_metric(key, lambda v: v >= before.get(key, 0) + 7) == before.get(key, 0) + 7
+    trace_id = os.urandom(16).hex()
+    key = 'agenttrace_spans_received_total{transport="otlp_http"}'
+    http_before = collector.metrics()[key]
+    status, _, _ = collector.request(
+        "/v1/traces",
+        _json_body([_json_span(trace_id, "5555555555555555")]),
+        {"Content-Type": "application/json", **AUTH},
+    )
+    assert status == 200
+    assert collector.metrics()[key] == http_before + 1
