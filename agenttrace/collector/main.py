@@ -161,8 +161,8 @@ class _Collector:
         try:
             lines = self._bind(sup.rings)
             state.otlp = _otlp_ingest(cfg, sup)
-            server, server_task, http_line = await self._start_http(state)
             self.grpc_server, grpc_line = await _start_otlp_grpc(cfg, state.otlp)
+            server, server_task, http_line = await self._start_http(state)
         except OSError as exc:
             print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
             for receiver in self.receivers:
@@ -373,9 +373,18 @@ async def _start_otlp_grpc(cfg: CollectorConfig, ingest: Any) -> tuple[Any, str]
     addr = cfg.otlp_grpc_address
     if addr is None or ingest is None:
         return None, ""
+    from agenttrace.collector.config import OtlpSection
     from agenttrace.ingest.otlp.grpc import start_grpc_server
 
-    server, port = await start_grpc_server(ingest, *addr)
+    try:
+        server, port = await start_grpc_server(ingest, *addr)
+    except OSError as exc:
+        if cfg.otlp.grpc != OtlpSection().grpc:
+            raise  # asked for by name: not listening there is an error
+        # The default port taken (another collector, an OpenTelemetry Collector): the
+        # datagram and OTLP/HTTP paths still work, so say it and go on.
+        print(f"agenttrace-collector: warning: OTLP/gRPC is off: {exc}", file=sys.stderr, flush=True)
+        return None, ""
     shown = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
     return server, f"otlp-grpc://{shown}:{port}"
 

@@ -79,3 +79,37 @@ def test_grpc_api_key_and_partial_success(collector):
         assert resp.partial_success.rejected_spans == 1 and "invalid_id" in resp.partial_success.error_message
         resp = stub.Export(_request(os.urandom(16)), metadata=METADATA, timeout=10)
         assert not resp.HasField("partial_success")
+
+
+def test_grpc_port_taken(tmp_path):
+    """The default port taken: a warning and no gRPC, the rest runs. A port asked for by
+    name taken: the collector does not start (exit 1)."""
+    import socket
+    import subprocess
+    import sys
+
+    default_holder, named_holder = socket.socket(), socket.socket()
+    try:
+        default_holder.bind(("127.0.0.1", 4317))
+        default_holder.listen()
+    except OSError:
+        pass  # already taken by someone else: the same situation
+    named_holder.bind(("127.0.0.1", 0))
+    named_holder.listen()
+    base = [sys.executable, "-m", "agenttrace.collector.main", "--data-dir", str(tmp_path / "d"),
+            "--udp", "127.0.0.1:0", "--unix", "off", "--http", "127.0.0.1:0", "--workers", "1"]  # fmt: skip
+    try:
+        proc = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().startswith("agenttrace-collector (pid")
+        finally:
+            proc.terminate()
+            out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "warning: OTLP/gRPC is off" in err and "otlp-grpc://" not in out
+        port = named_holder.getsockname()[1]
+        named = subprocess.run([*base, "--otlp-grpc", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+        assert named.returncode == 1 and "cannot listen" in named.stderr
+    finally:
+        default_holder.close()
+        named_holder.close()
