@@ -93,14 +93,8 @@ class MappingResult:
 def any_value(v: Any) -> Any:
     """An OTLP ``AnyValue`` as a plain Python value (bytes as hex, kvlists as dicts)."""
     which = v.WhichOneof("value")
-    if which == "string_value":
-        return v.string_value
-    if which == "int_value":
-        return v.int_value
-    if which == "double_value":
-        return v.double_value
-    if which == "bool_value":
-        return v.bool_value
+    if which in _SCALARS:
+        return getattr(v, which)
     if which == "array_value":
         return [any_value(x) for x in v.array_value.values]
     if which == "kvlist_value":
@@ -108,6 +102,9 @@ def any_value(v: Any) -> Any:
     if which == "bytes_value":
         return v.bytes_value.hex()
     return None
+
+
+_SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
 
 
 def attributes_to_dict(kvs: Iterable[Any]) -> dict[str, Any]:
@@ -410,15 +407,37 @@ def _apply_content_policy(attrs: dict[str, Any], policy: ContentPolicy) -> None:
 # --- spans --------------------------------------------------------------------------------
 
 
+class ResourceContext:
+    """What every span of one ``ResourceSpans`` shares, worked out once: the resource's
+    attributes (plain and as ``resource.<key>``), service, environment, and the identity
+    keys a span may inherit from it."""
+
+    __slots__ = ("attrs", "environment", "identity", "prefixed", "service")
+
+    def __init__(self, resource: Mapping[str, Any]) -> None:
+        self.attrs = dict(resource)
+        self.prefixed = {f"resource.{k}": v for k, v in resource.items()}
+        self.service = str(resource.get("service.name") or "")
+        self.environment = str(_first(resource, ENVIRONMENT_KEYS) or "")
+        self.identity = {k: resource[k] for k in _INHERITED_KEYS if k in resource}
+
+
+# Keys a span may take from its resource when its own attributes lack them.
+_INHERITED_KEYS = (*SESSION_KEYS, *USER_KEYS, *ENVIRONMENT_KEYS, *MODEL_KEYS, *PROVIDER_KEYS, "langfuse.trace.tags")
+# Any of these on a span means a GenAI dialect speaks; without them the lookups are skipped.
+_DIALECT_PREFIXES = ("gen_ai.", "llm.", "langfuse.", "openinference.", "traceloop.", "input.", "output.", "embedding.")
+
+
 def map_span(
     pb: Any,
-    resource: Mapping[str, Any],
+    resource: Mapping[str, Any] | ResourceContext,
     *,
     scope_name: str = "",
     scope_version: str = "",
     policy: ContentPolicy = DEFAULT_POLICY,
 ) -> Span | str:
     """One OTLP ``Span`` message -> our Span, or the reason it is rejected (a str)."""
+    ctx = resource if isinstance(resource, ResourceContext) else ResourceContext(resource)
     trace_id = pb.trace_id
     span_id = pb.span_id
     if len(trace_id) != 16 or trace_id == b"\0" * 16 or len(span_id) != 8 or span_id == b"\0" * 8:
@@ -428,38 +447,44 @@ def map_span(
         return "invalid_id"
     attrs = attributes_to_dict(pb.attributes)
     # What the span's own attributes do not say, its resource may (session.id, user.id, ...).
-    lookup: Mapping[str, Any] = {**resource, **attrs} if resource else attrs
+    lookup: Mapping[str, Any] = {**ctx.identity, **attrs} if ctx.identity else attrs
     start = pb.start_time_unix_nano
     end = max(pb.end_time_unix_nano, start)
-    status = pb.status.code if pb.status.code in (0, 1, 2) else 0
-    message = pb.status.message
+    pb_status = pb.status
+    status = pb_status.code
+    if status not in (0, 1, 2):
+        status = 0
+    message = pb_status.message
+    otlp_kind = pb.kind
     events = []
-    for ev in pb.events:
-        ev_attrs = attributes_to_dict(ev.attributes)
-        if ev.name == "exception" and status == 2 and not message:
-            etype, emsg = ev_attrs.get("exception.type", ""), ev_attrs.get("exception.message", "")
-            message = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
-        events.append(Event(name=ev.name, time_ns=ev.time_unix_nano, attributes=ev_attrs))
+    if pb.events:
+        for ev in pb.events:
+            ev_attrs = attributes_to_dict(ev.attributes)
+            if ev.name == "exception" and status == 2 and not message:
+                etype, emsg = ev_attrs.get("exception.type", ""), ev_attrs.get("exception.message", "")
+                message = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
+            events.append(Event(name=ev.name, time_ns=ev.time_unix_nano, attributes=ev_attrs))
 
-    model = _first(lookup, MODEL_KEYS)
-    provider = _first(lookup, PROVIDER_KEYS)
-    usage = _usage(attrs)
-    kind = _kind(attrs, pb.kind)
+    model = provider = usage = source_cost = input_value = output_value = None
+    if any(k.startswith(_DIALECT_PREFIXES) for k in lookup):
+        model = _first(lookup, MODEL_KEYS)
+        provider = _first(lookup, PROVIDER_KEYS)
+        usage = _usage(attrs)
+        input_value = _content(attrs, INPUT_KEYS, ("gen_ai.prompt.", "llm.input_messages."))
+        output_value = _content(attrs, OUTPUT_KEYS, ("gen_ai.completion.", "llm.output_messages."))
+        if input_value is None and not parent:
+            input_value = attrs.get("langfuse.trace.input")
+        if output_value is None and not parent:
+            output_value = attrs.get("langfuse.trace.output")
+        source_cost = _source_cost(attrs)
+    kind = _kind(attrs, otlp_kind)
     if kind == "custom" and model and usage is not None:
         kind = "llm"
-    input_value = _content(attrs, INPUT_KEYS, ("gen_ai.prompt.", "llm.input_messages."))
-    output_value = _content(attrs, OUTPUT_KEYS, ("gen_ai.completion.", "llm.output_messages."))
-    if input_value is None and not pb.parent_span_id:
-        input_value = attrs.get("langfuse.trace.input")
-    if output_value is None and not pb.parent_span_id:
-        output_value = attrs.get("langfuse.trace.output")
-
-    source_cost = _source_cost(attrs)
     _apply_content_policy(attrs, policy)
     input_preview = _preview(input_value, policy, attrs)
     output_preview = _preview(output_value, policy, attrs)
-    if pb.kind:
-        attrs["otel.span_kind"] = OTLP_SPAN_KINDS.get(pb.kind, str(pb.kind))
+    if otlp_kind:
+        attrs["otel.span_kind"] = OTLP_SPAN_KINDS.get(otlp_kind, str(otlp_kind))
     if scope_name:
         attrs["otel.scope.name"] = scope_name
     if scope_version:
@@ -469,13 +494,13 @@ def map_span(
             {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(), **attributes_to_dict(link.attributes)}
             for link in pb.links
         ]
-    if pb.trace_state:
-        attrs["otel.trace_state"] = pb.trace_state
+    trace_state = pb.trace_state
+    if trace_state:
+        attrs["otel.trace_state"] = trace_state
     if source_cost is not None:
         attrs[SOURCE_COST_ATTR] = source_cost
-    for key, value in resource.items():
-        attrs[f"resource.{key}"] = value
-    environment = _first(lookup, ENVIRONMENT_KEYS)
+    attrs.update(ctx.prefixed)
+    environment = _first(attrs, ENVIRONMENT_KEYS) or ctx.environment
     return Span(
         trace_id=trace_id,
         span_id=span_id,
@@ -487,10 +512,10 @@ def map_span(
         status=status,
         status_message=mask_text(message, policy.mask) if message and policy.mask else message,
         session_id=str(_first(lookup, SESSION_KEYS) or ""),
-        service=str(resource.get("service.name") or ""),
+        service=ctx.service,
         user_id=str(_first(lookup, USER_KEYS) or ""),
         environment=str(environment or ""),
-        tags=_tags(lookup),
+        tags=_tags(lookup) if "langfuse.trace.tags" in lookup or "tag.tags" in lookup else [],
         model=str(model or ""),
         provider=str(provider or "").lower(),
         usage=usage,
@@ -504,16 +529,18 @@ def map_span(
 def resource_spans_to_spans(rs: Any, policy: ContentPolicy = DEFAULT_POLICY, result: MappingResult | None = None):
     """One ``ResourceSpans`` -> spans appended to ``result`` (a new one when None)."""
     result = result if result is not None else MappingResult()
-    resource = attributes_to_dict(rs.resource.attributes)
+    ctx = ResourceContext(attributes_to_dict(rs.resource.attributes))
     out = result.spans
+    rejected = result.rejected
     for ss in rs.scope_spans:
-        scope_name, scope_version = ss.scope.name, ss.scope.version
+        scope = ss.scope
+        scope_name, scope_version = scope.name, scope.version
         for pb in ss.spans:
-            mapped = map_span(pb, resource, scope_name=scope_name, scope_version=scope_version, policy=policy)
-            if isinstance(mapped, str):
-                result.rejected[mapped] = result.rejected.get(mapped, 0) + 1
+            mapped = map_span(pb, ctx, scope_name=scope_name, scope_version=scope_version, policy=policy)
+            if mapped.__class__ is str:
+                rejected[mapped] = rejected.get(mapped, 0) + 1  # type: ignore[index]
             else:
-                out.append(mapped)
+                out.append(mapped)  # type: ignore[arg-type]
     return result
 
 
