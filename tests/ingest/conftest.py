@@ -1,4 +1,4 @@
-"""Fixtures: one real collector (with an API key) shared by a module's OTLP tests, and
+"""Fixtures: one real collector (with an API key) shared by the OTLP tests, and
 fresh ones for tests that change its configuration or stop its workers."""
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ max_body_bytes = 262144
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def collector(tmp_path_factory) -> Iterator[OtlpCollector]:
+    """One collector for every OTLP test that does not change its configuration."""
     c = OtlpCollector(tmp_path_factory.mktemp("otlp"), config=SHARED_CONFIG)
     try:
         yield c

@@ -9,6 +9,7 @@ a missing or wrong API key ``UNAUTHENTICATED``; rejected spans ``partial_success
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -51,7 +52,8 @@ class _Export:
             ingest.stats.count_request_rejected(TRANSPORT, "unauthorized")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API key (authorization metadata)")
         try:
-            outcome = ingest.export(self.signal, request, TRANSPORT)
+            # Mapping takes milliseconds per request: off the event loop (see http.py).
+            outcome = await asyncio.to_thread(ingest.export, self.signal, request, TRANSPORT)
         except RingsFull as exc:
             retry = RetryInfo(retry_delay=Duration(seconds=exc.retry_after_s))
             await context.abort(

@@ -13,6 +13,7 @@ the collector installs) at request time; without it they answer 503.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, post
@@ -75,19 +76,24 @@ async def _export(signal: str, request: Request, state: Any) -> Response:
         return _status(415, _INVALID_ARGUMENT, f"Content-Type {media!r}: send {PROTOBUF} or {JSON}", as_json)
     limit = ingest.max_body_bytes
     body = await _read_body(request, limit)
-    try:
+    encoding = request.headers.get("content-encoding", "")
+
+    def decode_and_export():
         if body is None:
             raise codec.BodyTooLarge(f"the body is over {limit} bytes ([otlp] max_body_bytes)")
-        body = codec.decompress(body, request.headers.get("content-encoding", ""), limit)
-        message = codec.decode_request(signal, body, content_type)
+        message = codec.decode_request(signal, codec.decompress(body, encoding, limit), content_type)
+        return ingest.export(signal, message, TRANSPORT)
+
+    try:
+        # Decoding and mapping take milliseconds per request: off the event loop, so
+        # /metrics, /healthz and the supervisor's loop stay responsive under OTLP load.
+        outcome = await asyncio.to_thread(decode_and_export)
     except codec.BodyTooLarge as exc:
         ingest.stats.count_request_rejected(TRANSPORT, "body_too_large")
         return _status(413, _INVALID_ARGUMENT, str(exc), as_json)
     except codec.UndecodableBody as exc:
         ingest.stats.count_request_rejected(TRANSPORT, "undecodable")
         return _status(400, _INVALID_ARGUMENT, str(exc), as_json)
-    try:
-        outcome = ingest.export(signal, message, TRANSPORT)
     except RingsFull as exc:
         return _status(503, _UNAVAILABLE, str(exc), as_json, {"Retry-After": str(exc.retry_after_s)})
     answer = codec.response(signal, outcome.rejected, outcome.message)
