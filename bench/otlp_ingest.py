@@ -12,7 +12,10 @@ Modes (each a fresh collector with its own data directory, ``--workers`` workers
 2. ``otlp_grpc`` — the same requests to ``TraceService/Export`` over one gRPC channel per
    sender; RESOURCE_EXHAUSTED is waited out and retried.
 3. ``udp`` — the comparison: the same spans as our SDK sends them (wire v1 datagrams of
-   at most 8 KiB, the SDK's default), replayed over UDP by the same number of senders.
+   at most 8 KiB, the SDK's default), replayed over UDP by the same number of senders,
+   offering ``--udp-offer`` spans/s in all (300,000 by default, three times the OTLP
+   target: flat-out UDP senders would mostly measure how much CPU they take from the
+   collector on a small machine, and the kernel's drops).
 
 The spans are LLM calls with the GenAI attributes an instrumentor sets (model, provider,
 tokens, operation, a short prompt and answer). Stored spans/s is spans stored divided by
@@ -151,8 +154,9 @@ def sender_grpc(target: str, batch: int, start_at: float, duration: float, idx: 
     q.put({"spans": spans, "refused": refused, "lat": lat, "t_end": time.time()})
 
 
-def sender_udp(port: int, batch: int, start_at: float, duration: float, idx: int, q) -> None:
-    """The same spans as our SDK sends them: wire datagrams of <= 8 KiB, seq stamped fresh."""
+def sender_udp(port: int, batch: int, start_at: float, duration: float, idx: int, q, rate: float = 0.0) -> None:
+    """The same spans as our SDK sends them: wire datagrams of <= 8 KiB, seq stamped fresh,
+    offered at ``rate`` spans/s (0 = flat out)."""
     from agenttrace.ingest.otlp.mapping import request_to_spans
     from agenttrace.wire import batch as wire_batch
 
@@ -169,9 +173,13 @@ def sender_udp(port: int, batch: int, start_at: float, duration: float, idx: int
     addr = ("127.0.0.1", port)
     seq = spans_sent = 0
     time.sleep(max(0.0, start_at - time.time()))
-    t_end = time.time() + duration
+    t0 = time.time()
+    t_end = t0 + duration
     n = len(templates)
     while time.time() < t_end:
+        if rate > 0:
+            # UDP senders flat out would take the collector's CPU on a small machine.
+            time.sleep(max(0.0, t0 + spans_sent / rate - time.time()))
         for _ in range(32):
             j = seq % n
             buf = templates[j][0]
@@ -248,8 +256,9 @@ def run_mode(mode: str, args) -> dict:
         start_at = time.time() + 2.0  # senders import and encode before the clock starts
         target, where = {"otlp_http": (sender_http, c.http), "otlp_grpc": (sender_grpc, c.grpc),
                          "udp": (sender_udp, c.udp_port)}[mode]  # fmt: skip
+        extra = (args.udp_offer / args.senders,) if mode == "udp" else ()
         procs = [
-            ctx.Process(target=target, args=(where, args.batch, start_at, args.duration, i, q))
+            ctx.Process(target=target, args=(where, args.batch, start_at, args.duration, i, q, *extra))
             for i in range(args.senders)
         ]
         for p in procs:
@@ -304,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--senders", type=int, default=3, help="sender processes per mode")
     ap.add_argument("--batch", type=int, default=512, help="spans per OTLP request")
     ap.add_argument("--workers", type=int, default=2, help="collector worker processes")
+    ap.add_argument("--udp-offer", type=float, default=300_000, help="UDP spans/s offered in all (0 = flat out)")
     ap.add_argument("--json", default="bench/results/otlp_ingest.json")
     args = ap.parse_args(argv)
     cores = os.cpu_count() or 1
