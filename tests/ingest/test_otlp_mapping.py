@@ -351,3 +351,16 @@ def test_protobuf_and_json_encodings_map_alike():
 def test_undecodable_bodies_raise(body, content_type):
     with pytest.raises(codec.UndecodableBody):
         codec.decode_request("traces", body, content_type)
+
+
+def test_json_ids_in_base64_are_taken_too():
+    """OTLP/JSON says hex; some exporters send plain proto3 JSON (base64). Both map alike."""
+    import base64
+
+    body = json.loads(otlp_request({}))
+    span = body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    span["traceId"] = base64.b64encode(bytes.fromhex(TRACE)).decode()
+    span["spanId"] = base64.b64encode(bytes.fromhex(SPAN)).decode()
+    req = codec.decode_request("traces", json.dumps(body).encode(), "application/json")
+    (got,) = request_to_spans(req).spans
+    assert (got.trace_id.hex(), got.span_id.hex()) == (TRACE, SPAN)

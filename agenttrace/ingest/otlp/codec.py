@@ -76,13 +76,22 @@ def _hex_ids(node: Any) -> Any:
                 try:
                     node[key] = base64.b64encode(bytes.fromhex(value)).decode()
                 except ValueError:
-                    raise UndecodableBody(f"{key} {value!r} is not a hex string") from None
+                    # Some exporters send plain proto3 JSON (base64 ids): take those as they are.
+                    if not _is_base64_id(value):
+                        raise UndecodableBody(f"{key} {value!r} is not a hex string") from None
             else:
                 _hex_ids(value)
     elif isinstance(node, list):
         for item in node:
             _hex_ids(item)
     return node
+
+
+def _is_base64_id(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) in (8, 16)
+    except ValueError:
+        return False
 
 
 def decode_request(signal: str, body: bytes, content_type: str) -> Any:
