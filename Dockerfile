@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # AgentTrace collector image.
 #   docker build -t agenttrace .
-#   docker run -p 4319:4319/udp -p 127.0.0.1:4318:4318 -v agenttrace-data:/var/lib/agenttrace \
+#   docker run -p 4319:4319/udp -p 127.0.0.1:4318:4318 -p 127.0.0.1:4317:4317 -v agenttrace-data:/var/lib/agenttrace \
 #              -e AGENTTRACE_API_KEY=change-me agenttrace
 
 # ---- build: wheels with the compiled extensions -------------------------------------
@@ -32,12 +32,13 @@ COPY docker/healthcheck.py /usr/local/lib/agenttrace-healthcheck.py
 ENV AGENTTRACE_DATA_DIR=/var/lib/agenttrace \
     PYTHONUNBUFFERED=1
 VOLUME ["/var/lib/agenttrace"]
-# 4319/udp: spans from agents. 4318/tcp: /metrics, /healthz, the query API, OTLP.
-EXPOSE 4319/udp 4318/tcp
+# 4319/udp: spans from agents (our SDK). 4318/tcp: OTLP/HTTP, /metrics, /healthz, the
+# query API. 4317/tcp: OTLP/gRPC.
+EXPOSE 4319/udp 4318/tcp 4317/tcp
 USER 10001:10001
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "/usr/local/lib/agenttrace-healthcheck.py"]
 # The collector is PID 1 in exec form: it receives SIGTERM itself, stops receiving,
 # drains its rings, seals and exits 0; it reaps its own worker processes.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["agenttrace-collector", "--udp", "0.0.0.0:4319", "--http", "0.0.0.0:4318", "--unix", "/run/agenttrace/collector.sock"]
+ENTRYPOINT ["agenttrace-collector", "--udp", "0.0.0.0:4319", "--http", "0.0.0.0:4318", "--otlp-grpc", "0.0.0.0:4317", "--unix", "/run/agenttrace/collector.sock"]

@@ -33,7 +33,7 @@ def test_dockerfile_shape():
     assert DOCKERFILE.count("\nFROM ") == 2 and " AS build" in DOCKERFILE  # multi-stage
     assert re.search(r"^USER 10001:10001$", DOCKERFILE, re.M)  # non-root
     assert 'VOLUME ["/var/lib/agenttrace"]' in DOCKERFILE
-    assert "EXPOSE 4319/udp 4318/tcp" in DOCKERFILE
+    assert "EXPOSE 4319/udp 4318/tcp 4317/tcp" in DOCKERFILE
     assert "HEALTHCHECK" in DOCKERFILE and "STOPSIGNAL SIGTERM" in DOCKERFILE
     # exec-form entrypoint: the collector itself is PID 1 and receives SIGTERM
     assert re.search(r'^ENTRYPOINT \["agenttrace-collector"', DOCKERFILE, re.M)
@@ -90,6 +90,8 @@ def test_image_stages_build_install_and_run(tmp_path):
             f"127.0.0.1:{udp_port}",
             "--http",
             f"127.0.0.1:{http_port}",
+            "--otlp-grpc",
+            f"127.0.0.1:{_free_port(socket.SOCK_STREAM)}",
             "--unix",
             str(tmp_path / "collector.sock"),
             "--data-dir",

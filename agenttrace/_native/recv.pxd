@@ -71,7 +71,7 @@ cdef struct RecvState:
     iovec *iovs
     char *ctrl
     char *scratch
-    uint64_t counters[12]
+    uint64_t counters[13]   # one per name of recv_py.COUNTERS
 
 
 cdef class Receiver:

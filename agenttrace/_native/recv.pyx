@@ -83,6 +83,7 @@ cdef enum:
     C_UNKNOWN_VERSION
     C_TRUNCATED
     C_ERRORS
+    C_SPANS
     N_COUNTERS
 
 cdef enum:
@@ -98,6 +99,7 @@ cdef enum:
 assert tuple(COUNTERS) == (
     "received", "bytes", "accepted", "kernel_dropped", "lost", "reordered", "dropped_ring_full",
     "dropped_oversize", "dropped_bad_magic", "dropped_unknown_version", "dropped_truncated", "errors",
+    "spans",
 )
 assert SEQ_WAYS == WAYS and SEQ_TABLE_SIZE % WAYS == 0
 
@@ -239,7 +241,7 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
     cdef char *data
     cdef unsigned int i, slots
     cdef int n
-    cdef uint64_t records = 0, payload = 0, full = 0, nbytes = 0
+    cdef uint64_t records = 0, payload = 0, full = 0, nbytes = 0, spans = 0
     if ring == NULL:
         return 0
     region = ring_reserve(ring, stride, s.batch * stride, &got)
@@ -264,11 +266,14 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
             if cursor + 4 != data:
                 memmove(cursor + 4, data, length)
             (<uint32_t *>cursor)[0] = <uint32_t>length
+            # The header's span count (u16 LE at offset 4), for spans_received by transport.
+            spans += (<const uint8_t *>cursor)[8] | ((<const uint8_t *>cursor)[9] << 8)
             cursor += ring_record_size(length)
             records += 1
             payload += length
         ring_commit(ring, <size_t>(cursor - region), records, payload)
         ring_release_claim(ring)
+        at_bump(&s.counters[C_SPANS], spans)
         at_bump(&s.counters[C_ACCEPTED], records)
         count_received(s, n, nbytes)
         return n

@@ -70,6 +70,7 @@ COUNTERS = (
     "dropped_unknown_version",
     "dropped_truncated",
     "errors",
+    "spans",  # spans in the accepted datagrams (their headers' span count)
 )
 
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
@@ -282,5 +283,6 @@ class Receiver:
         if n > self._max_record:
             return "dropped_oversize"
         if ring.push(view[:n]):
+            self._counts["spans"] += view[4] | (view[5] << 8)
             return "accepted"
         return "dropped_ring_full"

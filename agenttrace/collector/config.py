@@ -45,6 +45,7 @@ __all__ = [
     "CollectorSection",
     "HttpSection",
     "MetricsSection",
+    "OtlpSection",
     "ReceiveSection",
     "StoreSection",
     "is_loopback",
@@ -92,6 +93,16 @@ class ApiSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_require_key: bool = True  # with api_key set, /metrics needs it too; false = /metrics open
 
 
+class OtlpSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # OTLP/HTTP is served on http.listen; this is OTLP/gRPC's address ("" = off). Env: AGENTTRACE_OTLP_GRPC.
+    grpc: str = "127.0.0.1:4317"
+    max_body_bytes: int = 16 << 20  # larger requests (compressed or not) get 413
+    # What the SDK's settings of the same names do, for spans that arrive over OTLP.
+    capture_content: bool = True
+    max_preview_chars: int = 2000
+    mask_patterns: list[str] = []  # regular expressions; matches in content become "[masked]"
+
+
 class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     seal_rows: int = 50_000
     seal_bytes: int = 8 << 20
@@ -122,6 +133,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     api: ApiSection = msgspec.field(default_factory=ApiSection)
     store: StoreSection = msgspec.field(default_factory=StoreSection)
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
+    otlp: OtlpSection = msgspec.field(default_factory=OtlpSection)
     # Handed to agenttrace.pricing.PricingConfig (validated by it when it exists).
     pricing: dict[str, Any] = {}
 
@@ -150,6 +162,10 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def http_address(self) -> tuple[str, int] | None:
         return parse_hostport(self.http.listen) if self.http.listen else None
+
+    @property
+    def otlp_grpc_address(self) -> tuple[str, int] | None:
+        return parse_hostport(self.otlp.grpc, key="otlp.grpc") if self.otlp.grpc else None
 
     @property
     def udp_sockets(self) -> int:
@@ -189,6 +205,8 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "store.maintenance_interval_s": ("a number >= 0 (0 = never)", lambda v: v >= 0),
     "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),
     "metrics.publish_interval_ms": ("an integer >= 10", lambda v: v >= 10),
+    "otlp.max_body_bytes": ("an integer >= 1024", lambda v: v >= 1024),
+    "otlp.max_preview_chars": ("an integer >= 0", lambda v: v >= 0),
 }
 
 # Short environment names DESIGN.md promises, next to the AGENTTRACE_<SECTION>_<KEY> form.
@@ -203,7 +221,7 @@ _ENV_ALIASES: dict[str, str] = {
     "AGENTTRACE_API_KEY": "api.api_key",
 }
 
-_LIST_KEYS = {"receive.udp"}
+_LIST_KEYS = {"receive.udp", "otlp.mask_patterns"}
 
 
 def _section_keys() -> dict[str, msgspec.structs.FieldInfo]:
@@ -316,6 +334,16 @@ def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
             parse_hostport(cfg.http.listen, key="http.listen")
         except ConfigError as exc:
             raise ConfigError(exc.key, exc.value, exc.expected, source=source.get("http.listen")) from None
+    if cfg.otlp.grpc:
+        try:
+            parse_hostport(cfg.otlp.grpc, key="otlp.grpc")
+        except ConfigError as exc:
+            raise ConfigError(exc.key, exc.value, exc.expected, source=source.get("otlp.grpc")) from None
+    for pattern in cfg.otlp.mask_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError("otlp.mask_patterns", pattern, f"a regular expression ({exc})") from None
     if cfg.pricing:
         _validate_pricing(cfg.pricing, source.get("pricing"))
 
@@ -357,6 +385,14 @@ def require_api_key(cfg: CollectorConfig) -> None:
     # Issue 6: bound beyond loopback, the query API (spans, prompts, costs) would be open
     # to the network, so a key is required rather than merely advised.
     addr = cfg.http_address
+    grpc = cfg.otlp_grpc_address
+    if grpc is not None and not cfg.api.api_key and not is_loopback(grpc[0]):
+        raise ConfigError(
+            "api.api_key",
+            "",
+            f"a key, because otlp.grpc = {cfg.otlp.grpc!r} is not a loopback address "
+            "(set [api] api_key or AGENTTRACE_API_KEY, or listen on 127.0.0.1)",
+        )
     if addr is None or cfg.api.api_key or is_loopback(addr[0]):
         return
     raise ConfigError(

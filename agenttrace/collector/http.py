@@ -22,6 +22,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from agenttrace.collector.api import build_api_router, build_openapi_config
 from agenttrace.collector.metrics import CollectorState, PipelineCollector, read_totals
+from agenttrace.ingest.otlp.http import otlp_route_handlers
+from agenttrace.ingest.otlp.metrics import IngestCollector
 from agenttrace.query import QueryEngine, open_engine
 
 __all__ = ["ROUTES", "AppContext", "RouteFactory", "create_app", "readiness"]
@@ -59,6 +61,7 @@ def metrics_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
     """``GET /metrics``: the Prometheus text format, behind the key unless ``metrics_require_key`` is off."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(ctx.state))
+    registry.register(IngestCollector(ctx.state))
     metrics_key = ctx.api_key if ctx.metrics_require_key else None
 
     @get("/metrics", sync_to_thread=False, include_in_schema=False)
@@ -115,7 +118,13 @@ def query_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
 
 # Every part of the app, in order. A new part (OTLP ingest, the dashboard, ...) appends
 # one factory here: ``ROUTES.append(otlp_routes)``; each gets the same AppContext.
-ROUTES: list[RouteFactory] = [metrics_routes, health_routes, live_routes, query_routes]
+def otlp_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
+    """OTLP/HTTP ingest (``/v1/traces``, ``/v1/logs``, ``/v1/metrics``, Langfuse's path):
+    :mod:`agenttrace.ingest.otlp`."""
+    return otlp_route_handlers(ctx.state)
+
+
+ROUTES: list[RouteFactory] = [metrics_routes, health_routes, live_routes, query_routes, otlp_routes]
 
 
 def create_app(

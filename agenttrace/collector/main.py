@@ -50,6 +50,7 @@ def collector_command(
     unix: Annotated[str | None, typer.Option("--unix", help="Unix datagram socket path ('off' for none).")] = None,
     http: Annotated[str | None, typer.Option("--http", help="HTTP HOST:PORT ('off' for none).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (0 = one per core).")] = None,
+    otlp_grpc: Annotated[str | None, typer.Option("--otlp-grpc", help="OTLP/gRPC HOST:PORT ('off' for none).")] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")] = None,
 ) -> None:
     """Run the collector: receive spans, store them, serve /metrics and the API."""
@@ -60,6 +61,7 @@ def collector_command(
         "receive.udp": None if udp is None else ([] if udp == ["off"] else udp),
         "receive.unix": None if unix is None else ("" if unix == "off" else unix),
         "http.listen": None if http is None else ("" if http == "off" else http),
+        "otlp.grpc": None if otlp_grpc is None else ("" if otlp_grpc == "off" else otlp_grpc),
     }
     raise typer.Exit(run(str(config) if config else None, {k: v for k, v in overrides.items() if v is not None}))
 
@@ -113,6 +115,7 @@ class _Collector:
         self.stop_event = asyncio.Event()
         self.notifier: Notifier | None = None  # set once serving, under systemd only
         self.unix_path: Path | None = None  # set once the Unix socket is bound
+        self.grpc_server: Any = None
 
     async def serve(self) -> int:
         from agenttrace.collector.live import LiveHistory
@@ -160,6 +163,8 @@ class _Collector:
         cfg = self.cfg
         try:
             lines = self._bind(sup.rings)
+            state.otlp = _otlp_ingest(cfg, sup)
+            self.grpc_server, grpc_line = await _start_otlp_grpc(cfg, state.otlp)
             server, server_task, http_line = await self._start_http(state)
         except OSError as exc:
             print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
@@ -173,6 +178,8 @@ class _Collector:
         state.receivers_bound = True
         if http_line:
             lines.append(http_line)
+        if grpc_line:
+            lines.append(grpc_line)
         _say(f"agenttrace-collector (pid {os.getpid()})")
         for line in lines:
             _say(f"  listening {line}")
@@ -206,6 +213,8 @@ class _Collector:
         log.info("stopping: draining %d workers", len(sup.slots))
         for receiver in self.receivers:
             receiver.stop()
+        if self.grpc_server is not None:
+            await self.grpc_server.stop(grace=1.0)  # OTLP exporters retry elsewhere or later
         clean = await asyncio.to_thread(sup.drain, cfg.collector.shutdown_timeout_s)
         totals = _totals(state)
         state.history.sample(totals, sup.info())
@@ -351,6 +360,33 @@ def run_maintenance(data_dir: str, cfg: CollectorConfig) -> None:
         kept = apply_retention(data_dir, max_age_s=store.retention_days * 86400)
         if kept.deleted_segments:
             log.info("retention: deleted %d segments (%d bytes)", kept.deleted_segments, kept.deleted_bytes)
+
+
+def _otlp_ingest(cfg: CollectorConfig, sup: Any) -> Any:
+    """The OTLP ingest the HTTP routes and the gRPC server share (pushes into ``sup``'s rings)."""
+    from agenttrace.ingest.otlp.ingest import OtlpIngest
+
+    return OtlpIngest.from_config(cfg, lambda: sup.rings)
+
+
+async def _start_otlp_grpc(cfg: CollectorConfig, ingest: Any) -> tuple[Any, str]:
+    addr = cfg.otlp_grpc_address
+    if addr is None or ingest is None:
+        return None, ""
+    from agenttrace.collector.config import OtlpSection
+    from agenttrace.ingest.otlp.grpc import start_grpc_server
+
+    try:
+        server, port = await start_grpc_server(ingest, *addr)
+    except OSError as exc:
+        if cfg.otlp.grpc != OtlpSection().grpc:
+            raise  # asked for by name: not listening there is an error
+        # The default port taken (another collector, an OpenTelemetry Collector): the
+        # datagram and OTLP/HTTP paths still work, so say it and go on.
+        print(f"agenttrace-collector: warning: OTLP/gRPC is off: {exc}", file=sys.stderr, flush=True)
+        return None, ""
+    shown = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
+    return server, f"otlp-grpc://{shown}:{port}"
 
 
 def _totals(state: Any) -> Any:

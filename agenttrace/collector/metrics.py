@@ -64,6 +64,7 @@ class CollectorState:
     stopping: bool = False
     history: Any = None  # live.LiveHistory
     caps: dict[str, LabelCap] = field(default_factory=dict)
+    otlp: Any = None  # agenttrace.ingest.otlp.ingest.OtlpIngest, read by the OTLP routes and /metrics
 
 
 @dataclass

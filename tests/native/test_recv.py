@@ -68,6 +68,7 @@ def test_udp_reuseport_counts_match_and_spread_over_rings(make_ring, recv_mod) -
     per_ring = [r.stats()["pushed"] for r in rings]
     got = drain(rings)
     assert len(got) == received
+    assert sum(s["spans"] for s in stats) == sum(d[4] for d in got)  # the headers' span counts
     assert not Counter(got) - Counter(sent)  # every popped datagram is one that was sent
     assert min(per_ring) > received / (2 * len(rings)), per_ring  # all workers get work
 
@@ -90,6 +91,7 @@ def test_unix_socket_counts_match_exactly(make_ring, recv_mod, tmp_path) -> None
     assert stats["accepted"] == len(sent)
     assert stats["lost"] == stats["kernel_dropped"] == stats["errors"] == 0
     assert stats["bytes"] == sum(map(len, sent))
+    assert stats["spans"] == 2 * len(sent)
     assert sorted(drain(rings)) == sorted(sent)
 
 
