@@ -33,6 +33,7 @@ __all__ = ["LIBRARIES", "instrument", "instrumented", "uninstrument"]
 # for at.instrumented() only.
 LIBRARIES: dict[str, str] = {
     "openai": "agenttrace.instrumentation.openai",
+    "anthropic": "agenttrace.instrumentation.anthropic",
 }
 
 _lock = threading.RLock()
