@@ -34,6 +34,7 @@ __all__ = ["LIBRARIES", "instrument", "instrumented", "uninstrument"]
 LIBRARIES: dict[str, str] = {
     "openai": "agenttrace.instrumentation.openai",
     "anthropic": "agenttrace.instrumentation.anthropic",
+    "langchain": "agenttrace.instrumentation.langchain",
 }
 
 _lock = threading.RLock()
