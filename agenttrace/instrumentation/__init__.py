@@ -35,6 +35,7 @@ LIBRARIES: dict[str, str] = {
     "openai": "agenttrace.instrumentation.openai",
     "anthropic": "agenttrace.instrumentation.anthropic",
     "langchain": "agenttrace.instrumentation.langchain",
+    "litellm": "agenttrace.instrumentation.litellm",
 }
 
 _lock = threading.RLock()
