@@ -241,6 +241,7 @@ def anthropic_events(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _Server
 
     def do_POST(self) -> None:
