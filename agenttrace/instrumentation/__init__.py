@@ -36,6 +36,7 @@ LIBRARIES: dict[str, str] = {
     "anthropic": "agenttrace.instrumentation.anthropic",
     "langchain": "agenttrace.instrumentation.langchain",
     "litellm": "agenttrace.instrumentation.litellm",
+    "openai-agents": "agenttrace.instrumentation.openai_agents",
 }
 
 _lock = threading.RLock()

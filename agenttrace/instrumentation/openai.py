@@ -149,7 +149,7 @@ def _record(op: tuple[str, str, str], s: Any, response: Any) -> None:
 def _tool_call(call: Any, arguments: bool = False) -> dict[str, Any]:
     function = get(call, "function")  # chat: {id, function: {name, arguments}}
     source = function if function is not None else call  # responses: {call_id, name, arguments}
-    out = {"id": str(get(call, "id") or get(call, "call_id") or ""), "name": str(get(source, "name") or "")}
+    out = {"id": str(get(call, "call_id") or get(call, "id") or ""), "name": str(get(source, "name") or "")}
     if arguments:
         out["arguments"] = str(get(source, "arguments") or "")
     return out

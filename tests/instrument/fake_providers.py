@@ -95,14 +95,28 @@ def openai_chat_chunks(request: dict[str, Any]) -> list[dict[str, Any]]:
     return chunks
 
 
+def _wants_function_call(request: dict[str, Any]) -> bool:
+    """Tools offered and no tool result sent back yet: the model calls the first tool."""
+    items = request.get("input") if isinstance(request.get("input"), list) else []
+    answered = any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items)
+    return bool(request.get("tools")) and not answered
+
+
 def openai_response(request: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": "resp_1",
-        "object": "response",
-        "created_at": 1_700_000_000,
-        "model": "o4-mini-2025-04-16",
-        "status": "completed",
-        "output": [
+    if _wants_function_call(request):
+        tool = request["tools"][0]
+        output: list[dict[str, Any]] = [
+            {
+                "type": "function_call",
+                "id": "fc_1",
+                "call_id": "call_1",
+                "name": tool.get("name") or tool.get("function", {}).get("name"),
+                "arguments": '{"city": "Paris"}',
+                "status": "completed",
+            }
+        ]
+    else:
+        output = [
             {
                 "type": "message",
                 "id": "msg_1",
@@ -110,7 +124,14 @@ def openai_response(request: dict[str, Any]) -> dict[str, Any]:
                 "status": "completed",
                 "content": [{"type": "output_text", "text": "Bonjour", "annotations": []}],
             }
-        ],
+        ]
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "model": "o4-mini-2025-04-16",
+        "status": "completed",
+        "output": output,
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
