@@ -37,6 +37,7 @@ LIBRARIES: dict[str, str] = {
     "langchain": "agenttrace.instrumentation.langchain",
     "litellm": "agenttrace.instrumentation.litellm",
     "openai-agents": "agenttrace.instrumentation.openai_agents",
+    "mcp": "agenttrace.instrumentation.mcp",
 }
 
 _lock = threading.RLock()
