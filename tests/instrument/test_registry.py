@@ -24,7 +24,7 @@ def test_instrument_imports_no_library_and_patches_when_the_application_imports_
 import json, sys
 import agenttrace as at
 status = at.instrument()
-libraries = ("openai", "anthropic", "langchain_core", "langgraph", "litellm")
+libraries = ("openai", "anthropic", "langchain_core", "langgraph", "litellm", "agents", "mcp")
 before = sorted(m for m in sys.modules if m.split(".")[0] in libraries)
 import openai
 from openai.resources.chat.completions import Completions
@@ -33,7 +33,7 @@ print(json.dumps({"status": status, "before": before, "after": at.instrumented()
 """
     )
     assert result["before"] == []  # nothing imported on the application's behalf
-    assert set(result["status"]) == {"openai", "anthropic", "langchain", "litellm"}
+    assert set(result["status"]) == {"openai", "anthropic", "langchain", "litellm", "openai-agents", "mcp"}
     assert all(v == "waiting for import" for v in result["status"].values()), result["status"]
     assert result["after"] == "patched"
     assert result["wrapped"] == "FunctionWrapper"
