@@ -29,7 +29,9 @@ from agenttrace.sdk.integrations.anthropic import record_anthropic, usage_from_a
 
 MODULE = "anthropic"
 DISTRIBUTION = "anthropic"
-SUPPORTED = ("0.30", "3")  # >=0.30,<3
+# >=1.0,<3: before 1.0, ``anthropic.Stream``'s metaclass answered ``isinstance`` for the
+# exact type only, so a stream proxy would have changed what the application sees.
+SUPPORTED = ("1.0", "3")
 
 _NAME = "anthropic.messages"
 _USAGE_FIELDS = (

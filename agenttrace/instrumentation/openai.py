@@ -22,7 +22,7 @@ from agenttrace.sdk.integrations.openai import record_openai
 
 MODULE = "openai"
 DISTRIBUTION = "openai"
-SUPPORTED = ("1.30", "4")  # >=1.30,<4: tested with the versions docs/instrumentation.md lists
+SUPPORTED = ("1.30", "4")  # >=1.30,<4: tested with 1.30.0, 1.109.1 and 3.63.0
 
 _patches = Patches()
 

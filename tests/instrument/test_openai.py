@@ -117,6 +117,8 @@ def test_a_stream_closed_early_still_ends_its_span(rec, client) -> None:
 
 
 def test_responses_api_and_its_stream(rec, client) -> None:
+    if not hasattr(client, "responses"):
+        pytest.skip("the Responses API arrived in openai 1.66")
     response = client.responses.create(model="o4-mini", input="Say hi in French")
     assert response.output_text == "Bonjour"
     events = list(client.responses.create(model="o4-mini", input="Again", stream=True))
