@@ -5,8 +5,8 @@ against the same call uninstrumented and against OpenInference's OpenAI instrume
 
 The real ``openai`` client calls a fake Chat Completions API served by a separate process
 on 127.0.0.1 (keep-alive, a fixed JSON body with usage), so the server's CPU is not in
-the measured process. Modes take turns call by call (``--calls`` calls each) in rotating
-order; each call is timed alone. Reported per call: wall time
+the measured process. Modes take turns in blocks of 20 calls in rotating order (the first
+calls after a switch are not kept); each call is timed alone. Reported per call: wall time
 (``perf_counter_ns``) and the calling thread's CPU time (``thread_time_ns``: what the
 instrumentation costs the agent's thread; the SDK's background sender is not in it),
 median and p95, and what each instrumented mode adds over the plain call. The target is
@@ -140,24 +140,31 @@ def git_commit() -> str:
 NAMES = ["plain", "plain-again", "agenttrace", "openinference"]
 
 
-def measure(client: Any, modes: Modes, calls: int) -> dict[str, dict[str, list[int]]]:
-    """Per-call wall and thread-CPU ns for each mode. Modes take turns call by call
-    (patching and flushing happen outside the timed region), so a change in the
-    machine's load falls on all of them alike, and call i of each mode forms a pair."""
-    times: dict[str, dict[str, list[int]]] = {m: {"wall": [0] * calls, "cpu": [0] * calls} for m in NAMES}
+def measure(client: Any, modes: Modes, calls: int, block: int = 20, settle: int = 3) -> dict[str, dict[str, list[int]]]:
+    """Per-call wall and thread-CPU ns for each mode. Modes take turns in short blocks in
+    rotating order, so a change in the machine's load falls on all of them alike; the
+    first ``settle`` calls after a mode switch are not kept (patching a class empties
+    Python's method caches, which the next call pays for whichever mode it is), and the
+    k-th kept call of each mode forms a pair."""
+    times: dict[str, dict[str, list[int]]] = {m: {"wall": [], "cpu": []} for m in NAMES}
     for _ in range(20):  # warm up the connection and every code path
         client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
     perf, thread_time = time.perf_counter_ns, time.thread_time_ns
-    for i in range(calls):
-        k = i % len(NAMES)
+    turns = -(-calls // block)
+    for turn in range(turns):
+        k = turn % len(NAMES)
         for mode in NAMES[k:] + NAMES[:k]:
             modes.on(mode)
-            c0, t0 = thread_time(), perf()
-            client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
-            t1, c1 = perf(), thread_time()
+            for _ in range(settle):
+                client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+            wall, cpu = times[mode]["wall"], times[mode]["cpu"]
+            for _ in range(block):
+                c0, t0 = thread_time(), perf()
+                client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+                t1, c1 = perf(), thread_time()
+                wall.append(t1 - t0)
+                cpu.append(c1 - c0)
             modes.off(mode)
-            times[mode]["wall"][i] = t1 - t0
-            times[mode]["cpu"][i] = c1 - c0
     return times
 
 
