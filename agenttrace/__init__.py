@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
         extract_traceparent,
         flush,
         inject_traceparent,
+        instrument,
+        instrumented,
         llm,
         observe,
         retrieval,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
         span,
         stats,
         tool,
+        uninstrument,
         usage_from_anthropic,
         usage_from_openai,
     )
@@ -52,6 +55,8 @@ __all__ = [
     "extract_traceparent",
     "flush",
     "inject_traceparent",
+    "instrument",
+    "instrumented",
     "llm",
     "observe",
     "retrieval",
@@ -61,6 +66,7 @@ __all__ = [
     "span",
     "stats",
     "tool",
+    "uninstrument",
     "usage_from_anthropic",
     "usage_from_openai",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agenttrace.instrumentation import instrument, instrumented, uninstrument
 from agenttrace.sdk.context import (
     RemoteParent,
     bind_context,
@@ -25,6 +26,8 @@ __all__ = [
     "extract_traceparent",
     "flush",
     "inject_traceparent",
+    "instrument",
+    "instrumented",
     "llm",
     "observe",
     "retrieval",
@@ -34,6 +37,7 @@ __all__ = [
     "span",
     "stats",
     "tool",
+    "uninstrument",
     "usage_from_anthropic",
     "usage_from_openai",
 ]

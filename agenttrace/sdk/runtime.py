@@ -135,7 +135,15 @@ def flush(timeout: float | None = 5.0) -> bool:
 def stats() -> dict[str, Any]:
     """Counters of this process: ``emitted`` (spans handed to the emitter), ``sent``,
     ``queued``, ``dropped`` (a dict by reason), ``dropped_total``, ``sampled_out``,
-    ``truncated``, ``datagrams_sent``, ``datagrams_dropped``, ``sender_id``, ``endpoint``."""
+    ``truncated``, ``datagrams_sent``, ``datagrams_dropped``, ``sender_id``, ``endpoint``,
+    and ``instrumentation_errors`` (bugs in :func:`agenttrace.instrumentation` caught before
+    they reached the application)."""
+    result = _emitter_stats()
+    result["instrumentation_errors"] = _instrumentation_errors
+    return result
+
+
+def _emitter_stats() -> dict[str, Any]:
     emitter = _emitter
     if emitter is None and _stopped_stats:
         return {**_stopped_stats, "disabled": True}
@@ -176,6 +184,13 @@ def shutdown(timeout: float | None = 5.0) -> bool:
 
 
 _stopped_stats: dict[str, Any] = {}
+_instrumentation_errors = 0
+
+
+def count_instrumentation_error() -> None:
+    """An auto-instrumentation bug was caught instead of reaching the application."""
+    global _instrumentation_errors
+    _instrumentation_errors += 1  # a lost increment under a race is acceptable for a bug counter
 
 
 def reset(timeout: float | None = 5.0) -> None:

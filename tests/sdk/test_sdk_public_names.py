@@ -21,3 +21,12 @@ def test_every_listed_name_resolves_to_the_sdk_object() -> None:
         value = getattr(agenttrace, name)
         if name in api.__all__:
             assert value is getattr(api, name), name
+
+
+def test_instrument_stays_the_function_after_its_package_loads() -> None:
+    # Importing a submodule binds it on its parent package: the instrumentation package is
+    # named apart from at.instrument so that binding cannot shadow the function.
+    import agenttrace.instrumentation.openai
+
+    assert agenttrace.instrument is api.instrument
+    assert callable(agenttrace.instrument) and callable(agenttrace.uninstrument)
