@@ -12,23 +12,31 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Router, get
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    ServiceUnavailableException,
+    ValidationException,
+)
 from litestar.handlers import BaseRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from agenttrace.commands import reports
 from agenttrace.commands.timeparse import BadTimeError, parse_time
-from agenttrace.errors import SegmentCorruptError, StoreError
-from agenttrace.store.results import SessionSummary, SkippedSegment, SpanFilter
+from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
+from agenttrace.export import STATUS_NAMES, SpanRecord, span_record
+from agenttrace.store.results import SessionSummary, SkippedSegment, SpanFilter, TokenTotals
 from agenttrace.web.stream import SpanTail, StreamFilter
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "FacetList",
     "Overview",
     "SessionPage",
+    "TraceOutline",
     "UnpricedModels",
     "build_dashboard_router",
 ]
@@ -49,6 +58,7 @@ WINDOWS: dict[str, tuple[int, str]] = {
     "7d": (7 * 86400, "hour"),
     "30d": (30 * 86400, "day"),
 }
+_HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 _BUCKET_S = {"minute": 60, "hour": 3600, "day": 86400}
 _SORTS = {
     "last_seen": lambda s: s.last_seen_ns,
@@ -112,6 +122,45 @@ class SessionPage(msgspec.Struct, kw_only=True):
     skipped_segments: list[SkippedSegment] = []
 
 
+class OutlineSpan(msgspec.Struct, kw_only=True):
+    """What a waterfall row and the agent graph need of a span (no content, attributes or events)."""
+
+    span_id: str
+    parent_id: str
+    name: str
+    kind: str
+    status: str
+    status_message: str
+    start_ns: int
+    end_ns: int
+    duration_ms: float
+    service: str
+    model: str
+    total_tokens: int
+    cost_usd: float | None
+
+
+class TraceOutline(msgspec.Struct, kw_only=True):
+    """A trace's tree for drawing it: the fields of ``TraceTree`` with light spans.
+    The full record of one span is ``GET /api/v1/traces/{trace_id}/spans/{span_id}``."""
+
+    trace_id: str
+    spans: list[OutlineSpan]  # by start time
+    root_ids: list[str]
+    children: dict[str, list[str]]
+    orphan_ids: list[str]
+    span_count: int
+    errors: int
+    tokens: TokenTotals
+    cost_usd: float
+    start_ns: int
+    end_ns: int
+    duration_ms: float
+    services: list[str]
+    session_id: str
+    skipped_segments: list[SkippedSegment] = []
+
+
 class FacetList(msgspec.Struct, kw_only=True):
     """Distinct services, kinds and models seen in a range (for filter menus)."""
 
@@ -168,6 +217,8 @@ def _time(value: str | None, name: str) -> int | None:
 def _store_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
+    except NotFoundError as exc:
+        raise NotFoundException(detail=str(exc)) from None
     except StoreError as exc:
         raise ServiceUnavailableException(detail=str(exc)) from None
     except ValueError as exc:
@@ -295,6 +346,91 @@ def unpriced_models(engine: Any, since_ns: int | None, until_ns: int | None) -> 
     return UnpricedModels(models=models, how_to_price=PRICING_HINT, since_ns=since_ns, until_ns=until_ns)
 
 
+_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def _trace_id(value: str) -> str:
+    if not _HEX32.match(value):
+        raise ValidationException(detail=f"{value!r} is not a trace id: a trace id is 32 hex digits")
+    return value.lower()
+
+
+def trace_outline(engine: Any, trace_id: str) -> TraceOutline:
+    """The span tree of one trace with light spans: what opening a 10,000-span trace
+    needs, without building 10,000 full records (their content, attributes, events)."""
+    spans, skipped = _store_call(engine.trace_spans, trace_id)
+    if not spans:
+        raise NotFoundException(detail=f"no trace {trace_id}")
+    ids = {s.span_id for s in spans}
+    children: dict[str, list[str]] = {}
+    roots: list[str] = []
+    orphans: list[str] = []
+    tok = dict.fromkeys(_TOKEN_FIELDS, 0)
+    out: list[OutlineSpan] = []
+    sessions: Counter[str] = Counter()
+    for s in spans:
+        sid = s.span_id.hex()
+        pid = s.parent_id.hex()
+        u = s.usage
+        if u is not None:
+            for f in _TOKEN_FIELDS:
+                tok[f] += getattr(u, f)
+        if s.parent_id and s.parent_id in ids:
+            children.setdefault(pid, []).append(sid)
+        else:
+            roots.append(sid)
+            if s.parent_id:
+                orphans.append(sid)
+        if s.session_id:
+            sessions[s.session_id] += 1
+        out.append(
+            OutlineSpan(
+                span_id=sid,
+                parent_id=pid,
+                name=s.name,
+                kind=s.kind,
+                status=STATUS_NAMES.get(s.status, str(s.status)),
+                status_message=s.status_message,
+                start_ns=s.start_ns,
+                end_ns=s.end_ns,
+                duration_ms=(s.end_ns - s.start_ns) / 1e6,
+                service=s.service,
+                model=s.model,
+                total_tokens=(u.input_tokens + u.output_tokens) if u is not None else 0,
+                cost_usd=s.cost_usd,
+            )
+        )
+    start = min(s.start_ns for s in spans)
+    end = max(s.end_ns for s in spans)
+    return TraceOutline(
+        trace_id=trace_id,
+        spans=out,
+        root_ids=roots,
+        children=children,
+        orphan_ids=orphans,
+        span_count=len(spans),
+        errors=sum(s.status == 2 for s in spans),
+        tokens=TokenTotals(**tok, total_tokens=tok["input_tokens"] + tok["output_tokens"]),
+        cost_usd=sum(s.cost_usd or 0.0 for s in spans),
+        start_ns=start,
+        end_ns=end,
+        duration_ms=(end - start) / 1e6,
+        services=sorted({s.service for s in spans if s.service}),
+        session_id=sessions.most_common(1)[0][0] if sessions else "",
+        skipped_segments=skipped,
+    )
+
+
+def trace_span(engine: Any, trace_id: str, span_id: str) -> SpanRecord:
+    """The full record of one span of a trace."""
+    want = span_id.lower()
+    spans, _ = _store_call(engine.trace_spans, trace_id)
+    for s in spans:
+        if s.span_id.hex() == want:
+            return span_record(s)
+    raise NotFoundException(detail=f"no span {span_id} in trace {trace_id}")
+
+
 def _sse(event: str, payload: Any) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode())
 
@@ -312,7 +448,7 @@ def build_dashboard_router(
     """The dashboard's ``/api/v1`` routes over ``query_engine``; with ``api_key``, each
     needs ``Authorization: Bearer <api_key>`` (the stream included)."""
     engine = query_engine
-    errs = [ValidationException, NotAuthorizedException] if api_key else [ValidationException]
+    errs = [ValidationException, NotFoundException, *([NotAuthorizedException] if api_key else [])]
 
     @get("/overview", sync_to_thread=True, raises=errs, summary="Rates, cost, errors and p95 over a window")
     def overview_route(
@@ -320,6 +456,19 @@ def build_dashboard_router(
         service: Service = None,
     ) -> Overview:
         return overview(engine, window, service)
+
+    @get("/traces/{trace_id:str}/outline", sync_to_thread=True, raises=errs, summary="A trace's tree, light spans")
+    def outline(trace_id: Annotated[str, PathParameter()]) -> TraceOutline:
+        return trace_outline(engine, _trace_id(trace_id))
+
+    @get(
+        "/traces/{trace_id:str}/spans/{span_id:str}",
+        sync_to_thread=True,
+        raises=errs,
+        summary="One span of a trace, in full",
+    )
+    def one_span(trace_id: Annotated[str, PathParameter()], span_id: Annotated[str, PathParameter()]) -> SpanRecord:
+        return trace_span(engine, _trace_id(trace_id), span_id)
 
     @get("/session-search", sync_to_thread=True, raises=errs, summary="Sessions searched, sorted, paginated")
     def session_search(
@@ -412,7 +561,7 @@ def build_dashboard_router(
 
     return Router(
         path="/api/v1",
-        route_handlers=[overview_route, session_search, facets, unpriced, stream],
+        route_handlers=[overview_route, outline, one_span, session_search, facets, unpriced, stream],
         guards=[_bearer_guard(api_key)] if api_key else None,
         security=[{"BearerAuth": []}] if api_key else None,
         tags=["dashboard"],

@@ -76,7 +76,7 @@ export function renderGraph(parent, trace) {
     const mx = (x1 + x2) / 2;
     root.append(svg("path", { class: "edge", d: `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`, "marker-end": "url(#arrow)",
       style: e.errors ? "stroke: #8a3a3e" : null }));
-    root.append(svg("text", { class: "edge-label", x: mx, y: (y1 + y2) / 2 - 4, "text-anchor": "middle" },
+    root.append(svg("text", { class: "edge-label", x: x2 - 10, y: y2 - 6, "text-anchor": "end" },
       `×${fmtInt(e.calls)}${e.cost ? " · " + fmtCost(e.cost) : ""}`));
   }
   for (const n of g.nodes) {

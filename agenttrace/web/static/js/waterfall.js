@@ -39,7 +39,8 @@ export class Waterfall {
   axis() {
     const ax = h("div", { class: "wf-axis" });
     for (let i = 0; i <= 4; i++) {
-      ax.append(h("span", { style: { left: `${i * 25}%` } }, i === 0 ? "0" : fmtMs((this.total / 1e6) * (i / 4))));
+      const style = { left: `${i * 25}%`, transform: i === 0 ? "none" : i === 4 ? "translateX(-100%)" : "translateX(-50%)" };
+      ax.append(h("span", { style }, i === 0 ? "0" : fmtMs((this.total / 1e6) * (i / 4))));
     }
     return ax;
   }
