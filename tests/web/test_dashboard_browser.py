@@ -31,6 +31,13 @@ def test_each_view_loads_clean(page, dashboard, route, heading, shot):
     pg, watch = page
     pg.goto(f"{dashboard.url}/#/{route}")
     expect(pg.get_by_role("heading", level=1)).to_have_text(heading)
+    if shot == "live":  # something to look at: a burst of spans of every kind, as they arrive
+        expect(pg.locator("#conn")).to_have_text("● streaming")
+        burst = [
+            _span(f"{kind} step {i}", ("coding-agent", "support-bot")[i % 2], kind) for i, kind in enumerate(KINDS)
+        ]
+        dashboard.collector.send(burst)
+        expect(pg.get_by_role("table", name="Live spans").get_by_role("row")).to_have_count(len(burst) + 1)
     expect(pg.get_by_role("link", name=heading.split()[0], exact=True)).to_have_attribute("aria-current", "page")
     if shot == "overview":
         expect(pg.locator("[data-tile='Spans (15m)'] .value")).not_to_have_text("")
@@ -85,17 +92,36 @@ def test_session_to_trace_to_span_and_back_by_url(page, dashboard):
     watch.assert_clean()
 
 
-def _span(name: str, service: str) -> Span:
+KINDS = [
+    "agent",
+    "llm",
+    "tool",
+    "retrieval",
+    "file",
+    "terminal",
+    "http",
+    "database",
+    "memory",
+    "reasoning",
+    "guardrail",
+]
+
+
+def _span(name: str, service: str, kind: str = "tool") -> Span:
     now = time.time_ns()
+    llm = kind == "llm"
     return Span(
         trace_id=os.urandom(16),
         span_id=os.urandom(8),
         name=name,
         start_ns=now,
-        end_ns=now + 2_000_000,
-        kind="tool",
+        end_ns=now + 2_000_000 + len(name) * 7_000_000,
+        kind=kind,
         service=service,
-        usage=Usage(input_tokens=1, output_tokens=1),
+        model="gpt-4o" if llm else "",
+        usage=Usage(input_tokens=1200, output_tokens=300) if llm else None,
+        status=2 if kind == "http" else 1,
+        status_message="HTTP 503" if kind == "http" else "",
     )
 
 

@@ -12,8 +12,8 @@ export function timeChart(parent, { title, t, series, fmt = (v) => String(v), ba
   parent.append(box);
   const opts = {
     width: Math.max(200, el.clientWidth || 400),
-    height: 150,
-    legend: { show: true, live: true },
+    height: 165,
+    legend: { show: false },
     cursor: { points: { size: 6 } },
     scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } },
     axes: [
@@ -26,7 +26,7 @@ export function timeChart(parent, { title, t, series, fmt = (v) => String(v), ba
         label: s.label,
         stroke: s.color,
         width: 1.5,
-        fill: s.color + "33",
+        fill: s.color + (bars ? "aa" : "33"),
         spanGaps: false,
         points: { show: false },
         value: (u, v) => (v === null || v === undefined ? "–" : fmt(v)),
@@ -35,7 +35,7 @@ export function timeChart(parent, { title, t, series, fmt = (v) => String(v), ba
     ],
   };
   const plot = new uPlot(opts, [t, ...series.map((s) => s.values)], el);
-  const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 150 }));
+  const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 165 }));
   ro.observe(el);
   return {
     update(t2, values) { plot.setData([t2, ...values]); },
