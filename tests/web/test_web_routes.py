@@ -139,3 +139,33 @@ def test_keyed_collector_guards_the_dashboard_routes_not_the_page(keyed):
         status, headers, _ = keyed.get(path, headers={"Authorization": "Bearer wrong"})
         assert status == 401 and headers["www-authenticate"].startswith("Bearer"), path
     assert keyed.get("/api/v1/overview", headers={"Authorization": f"Bearer {API_KEY}"})[0] == 200
+
+
+def test_trace_outline_matches_the_trace_and_one_span_is_in_full(dashboard):
+    c = dashboard.collector
+    tid = dashboard.ids["refund"]
+    full = c.json(f"/api/v1/traces/{tid}")
+    outline = c.json(f"/api/v1/traces/{tid}/outline")
+    for key in (
+        "root_ids",
+        "children",
+        "orphan_ids",
+        "span_count",
+        "errors",
+        "tokens",
+        "start_ns",
+        "end_ns",
+        "session_id",
+    ):
+        assert outline[key] == full[key], key
+    light = outline["spans"][0]
+    assert "attributes" not in light and "output_preview" not in light
+    for a, b in zip(outline["spans"], full["spans"], strict=True):
+        assert {k: b[k] for k in ("span_id", "name", "kind", "status", "model", "cost_usd")} == {
+            k: a[k] for k in ("span_id", "name", "kind", "status", "model", "cost_usd")
+        }
+    plan = next(s for s in full["spans"] if s["name"] == "plan")
+    assert c.json(f"/api/v1/traces/{tid}/spans/{plan['span_id']}") == plan
+    assert c.get(f"/api/v1/traces/{tid}/spans/0000000000000000")[0] == 404
+    assert c.get("/api/v1/traces/0000000000000000000000000000000f/outline")[0] == 404
+    assert c.get("/api/v1/traces/not-hex/outline")[0] == 400
