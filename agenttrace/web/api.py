@@ -267,6 +267,35 @@ def overview(engine: Any, window: str, service: str | None, *, now_ns: int | Non
     )
 
 
+def _sessions_with(
+    engine: Any, since_ns: int | None, until_ns: int | None, environment: str | None, tag: str | None
+) -> set[str]:
+    """Ids of the sessions with a span in range carrying ``environment`` and ``tag``
+    (the query engine's session summaries do not keep either)."""
+    names = ["session_id", "start_ns", *(["environment"] if environment else []), *(["tags"] if tag else [])]
+    found: set[str] = set()
+    segs, _ = engine.segments()
+    for seg in segs:
+        if (since_ns is not None and seg.max_start < since_ns) or (until_ns is not None and seg.min_start >= until_ns):
+            continue
+        try:
+            c = seg.reader.read_columns(names)
+        except (SegmentCorruptError, StoreError):
+            continue
+        for i, sid in enumerate(c["session_id"]):
+            if not sid or sid in found:
+                continue
+            st = c["start_ns"][i]
+            if (since_ns is not None and st < since_ns) or (until_ns is not None and st >= until_ns):
+                continue
+            if environment and c["environment"][i] != environment:
+                continue
+            if tag and tag not in c["tags"][i]:
+                continue
+            found.add(sid)
+    return found
+
+
 def session_page(
     engine: Any,
     *,
@@ -275,6 +304,8 @@ def session_page(
     q: str | None = None,
     service: str | None = None,
     user: str | None = None,
+    environment: str | None = None,
+    tag: str | None = None,
     errors: bool = False,
     min_cost: float | None = None,
     sort: str = "last_seen",
@@ -295,6 +326,9 @@ def session_page(
             or needle in s.service.lower()
             or any(needle in m.lower() for m in s.models)
         ]
+    if environment or tag:
+        keep = _sessions_with(engine, since_ns, until_ns, environment, tag)
+        rows = [s for s in rows if s.session_id in keep]
     if errors:
         rows = [s for s in rows if s.errors]
     if min_cost is not None:
@@ -530,6 +564,10 @@ def build_dashboard_router(
         ] = None,
         service: Service = None,
         user: Annotated[str | None, QueryParameter(description="Only this user id.")] = None,
+        environment: Annotated[
+            str | None, QueryParameter(description="Only sessions with a span in this environment.")
+        ] = None,
+        tag: Annotated[str | None, QueryParameter(description="Only sessions with a span carrying this tag.")] = None,
         errors: Annotated[bool, QueryParameter(description="Only sessions with an error.")] = False,
         min_cost: Annotated[float | None, QueryParameter(ge=0, description="Only sessions costing this much.")] = None,
         sort: Annotated[
@@ -547,6 +585,8 @@ def build_dashboard_router(
             q=q,
             service=service,
             user=user,
+            environment=environment,
+            tag=tag,
             errors=errors,
             min_cost=min_cost,
             sort=sort,

@@ -60,6 +60,9 @@ def test_session_search_filters_sorts_and_pages_on_the_server(dashboard):
     errs = c.json("/api/v1/session-search?errors=true&service=shop-agent")
     assert [s["session_id"] for s in errs["sessions"]] == ["sess-alpha"]
     assert c.json("/api/v1/session-search?service=research-agent&errors=true&user=bob")["total"] == 0
+    assert [s["session_id"] for s in c.json("/api/v1/session-search?tag=checkout")["sessions"]] == ["sess-alpha"]
+    assert [s["session_id"] for s in c.json("/api/v1/session-search?environment=staging")["sessions"]] == ["sess-beta"]
+    assert c.json("/api/v1/session-search?environment=test&tag=nope")["total"] == 0
     assert c.get("/api/v1/session-search?sort=bogus")[0] == 400
 
 

@@ -35,7 +35,7 @@ ids = {}
 def tid(s):
     return s.traceparent.split("-")[1]
 
-at.configure(service="shop-agent", endpoint=endpoint, environment="test", capture_content=True)
+at.configure(service="shop-agent", endpoint=endpoint, environment="test", tags=["checkout"], capture_content=True)
 with at.session("sess-alpha", user_id="alice"):
     with at.agent("answer customer") as root:
         ids["refund"] = tid(root)
@@ -52,7 +52,7 @@ with at.session("sess-alpha", user_id="alice"):
         except TimeoutError:
             pass
 
-at.configure(service="research-agent", endpoint=endpoint, environment="test")
+at.configure(service="research-agent", endpoint=endpoint, environment="staging", tags=[])
 with at.session("sess-beta", user_id="bob"):
     with at.agent("research") as root:
         ids["research"] = tid(root)

@@ -23,8 +23,14 @@ export async function render(root, _args, params, stale) {
   const service = h("select", { "aria-label": "Service", onchange: (e) => set({ service: e.target.value }) },
     h("option", { value: "" }, "all services"),
     facets.services.map((s) => h("option", { value: s, selected: s === p.service }, s)));
-  const user = h("input", { type: "text", placeholder: "user id", value: p.user || "", "aria-label": "User" });
-  user.addEventListener("change", () => set({ user: user.value }));
+  const text = (name, placeholder, width = "120px") => {
+    const el = h("input", { type: "text", placeholder, value: p[name] || "", style: { width }, "aria-label": name });
+    el.addEventListener("change", () => set({ [name]: el.value.trim() }));
+    return el;
+  };
+  const user = text("user", "user id");
+  const environment = text("environment", "e.g. prod", "100px");
+  const tag = text("tag", "tag", "100px");
   const since = h("select", { "aria-label": "Time range", onchange: (e) => set({ since: e.target.value }) },
     RANGES.map(([v, l]) => h("option", { value: v, selected: v === (p.since || "") }, l)));
   const errors = h("input", { type: "checkbox", checked: p.errors === "true", onchange: (e) => set({ errors: e.target.checked ? "true" : "" }) });
@@ -35,12 +41,13 @@ export async function render(root, _args, params, stale) {
     h("div", { class: "view-head" }, h("h1", {}, "Sessions")),
     h("div", { class: "filters" },
       h("label", {}, "Search", q), h("label", {}, "Service", service), h("label", {}, "User", user),
+      h("label", {}, "Environment", environment), h("label", {}, "Tag", tag),
       h("label", {}, "Range", since), h("label", {}, "Min cost ($)", minCost),
       h("label", { class: "check" }, errors, "with errors only")),
   );
 
   const page = await get("/session-search", {
-    q: p.q, service: p.service, user: p.user, since: p.since, errors: p.errors === "true" ? "true" : "",
+    q: p.q, service: p.service, user: p.user, environment: p.environment, tag: p.tag, since: p.since, errors: p.errors === "true" ? "true" : "",
     min_cost: p.min_cost, sort: p.sort, order: p.order, offset: p.offset, limit: PAGE,
   });
   if (stale()) return;
