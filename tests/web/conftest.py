@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from web_helpers import SDK_SPANS, Collector, big_trace, run_demo, run_sdk_workload
+from web_helpers import SDK_SPANS, Collector, big_trace, history, run_demo, run_sdk_workload
 
 CHROMIUM = os.environ.get("AGENTTRACE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,14 +39,17 @@ class Filled:
 
 @pytest.fixture(scope="session")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
-    """A collector filled by the SDK workload, three seconds of the demo and a 10,000-span trace."""
+    """A collector filled by the SDK workload, three seconds of the demo, a 10,000-span
+    trace and 14 minutes of past model and tool calls."""
     c = Collector(tmp_path_factory.mktemp("web-collector"))
     try:
         ids = run_sdk_workload(c.endpoint)
         demo_spans = run_demo(c.endpoint)
         big_id, spans = big_trace()
         c.send(spans)
-        total = SDK_SPANS + demo_spans + len(spans)
+        past = history()
+        c.send(past)
+        total = SDK_SPANS + demo_spans + len(spans) + len(past)
         c.wait_stored(total)
         yield Filled(c, ids, big_id, total)
     finally:

@@ -9,7 +9,9 @@ stored.
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import re
 import signal
 import socket
@@ -163,10 +165,15 @@ def run_sdk_workload(endpoint: str) -> dict[str, str]:
     return json.loads(run.stdout.decode().strip().splitlines()[-1])
 
 
-def run_demo(endpoint: str, seconds: float = 3.0, rate: float = 150.0) -> int:
-    """``agenttrace demo`` for a few seconds; the spans it sent."""
+def run_demo(endpoint: str, seconds: float = 3.0, rate: float = 300.0, speed: float = 20.0) -> int:
+    """``agenttrace demo`` for a few seconds (simulated ``speed`` times faster, so whole
+    sessions fit in them); the spans it sent."""
     run = subprocess.run(
-        [str(BIN / "agenttrace"), "demo", "--duration", str(seconds), "--rate", str(rate), "--endpoint", endpoint],
+        [
+            str(BIN / "agenttrace"),
+            *("demo", "--duration", str(seconds), "--rate", str(rate), "--speed", str(speed)),
+            *("--seed", "7", "--endpoint", endpoint),
+        ],
         capture_output=True,
         timeout=120,
         check=False,
@@ -178,10 +185,47 @@ def run_demo(endpoint: str, seconds: float = 3.0, rate: float = 150.0) -> int:
     return int(m.group(1))
 
 
+def history(minutes: int = 14, per_minute: int = 30, *, seed: int = 3) -> list[Span]:
+    """Model and tool calls spread over the last ``minutes`` (no session), so the
+    overview's charts have a shape to show; about 4 % are errors."""
+    rng = random.Random(seed)
+    now = time.time_ns()
+    models = [("gpt-4o", "openai"), ("claude-sonnet-4-5", "anthropic"), ("gpt-4o-mini", "openai")]
+    services = ["coding-agent", "research-agent", "support-bot"]
+    out = []
+    for m in range(minutes, 0, -1):
+        wave = 1.0 + 0.6 * math.sin(m / 2.5)
+        for _ in range(int(per_minute * wave)):
+            start = now - m * 60_000_000_000 + rng.randrange(60_000_000_000)
+            llm = rng.random() < 0.5
+            model, provider = rng.choice(models) if llm else ("", "")
+            dur = int(rng.lognormvariate(6.5 if llm else 3.5, 0.6) * 1_000_000)
+            err = rng.random() < 0.04 * wave
+            out.append(
+                Span(
+                    trace_id=os.urandom(16),
+                    span_id=os.urandom(8),
+                    name="answer" if llm else rng.choice(["search_docs", "run_tests", "read_file"]),
+                    start_ns=start,
+                    end_ns=start + dur,
+                    kind="llm" if llm else "tool",
+                    status=2 if err else 1,
+                    status_message="rate limited" if err else "",
+                    service=rng.choice(services),
+                    model=model,
+                    provider=provider,
+                    usage=Usage(input_tokens=rng.randrange(500, 6000), output_tokens=rng.randrange(50, 800))
+                    if llm
+                    else None,
+                )
+            )
+    return out
+
+
 def big_trace(n: int = 10_000, *, service: str = "big-agent") -> tuple[str, list[Span]]:
     """One trace of ``n`` spans: a root agent, sub-agents of 100 children each (llm and tool)."""
     tid = os.urandom(16)
-    now = time.time_ns() - 60 * 1_000_000_000
+    now = time.time_ns() - 2 * 3600 * 1_000_000_000  # two hours ago: outside the overview's 15 minutes
     root = Span(trace_id=tid, span_id=os.urandom(8), name="big run", start_ns=now, end_ns=now + 50_000_000_000)
     root.kind, root.service, root.session_id = "agent", service, "sess-big"
     spans = [root]
