@@ -41,7 +41,9 @@ from agenttrace.store.results import SessionSummary, SkippedSegment, SpanFilter,
 from agenttrace.web.stream import SpanTail, StreamFilter
 
 __all__ = [
+    "COMMIT_ATTRIBUTE",
     "WINDOWS",
+    "AttributeCostReport",
     "FacetList",
     "Overview",
     "SessionPage",
@@ -516,6 +518,85 @@ def trace_span(engine: Any, trace_id: str, span_id: str) -> SpanRecord:
     raise NotFoundException(detail=f"no span {span_id} in trace {trace_id}")
 
 
+COMMIT_ATTRIBUTE = "vcs.ref.head.revision"  # OpenTelemetry's VCS convention for a commit id
+
+
+class AttributeCostReport(msgspec.Struct, kw_only=True):
+    """Tokens and cost of whole traces grouped by the value one of their spans gives an
+    attribute (a commit, a branch, a tenant); traces without it are left out."""
+
+    attribute: str
+    since_ns: int | None
+    until_ns: int | None
+    rows: list[reports.CostRow]  # by cost, highest first
+    total_cost_usd: float
+    traces: int  # traces that carried the attribute
+    skipped_segments: list[SkippedSegment] = []
+
+
+def cost_by_attribute(
+    engine: Any, attribute: str, since_ns: int | None, until_ns: int | None, service: str | None = None
+) -> AttributeCostReport:
+    """Group traces by ``attribute`` (set on any of their spans, usually the root) and add
+    up the tokens and cost of all their spans in range."""
+    names = ["trace_id", "start_ns", "attributes", "cost_usd", *_TOKEN_FIELDS, *(["service"] if service else [])]
+    value_of: dict[bytes, str] = {}
+    per_trace: dict[bytes, list[float]] = {}  # spans, cost, then the five token counts
+    segs, skipped = engine.segments()
+    for seg in segs:
+        if (since_ns is not None and seg.max_start < since_ns) or (until_ns is not None and seg.min_start >= until_ns):
+            continue
+        try:
+            c = seg.reader.read_columns(names)
+        except (SegmentCorruptError, StoreError) as exc:
+            skipped.append(SkippedSegment(path=seg.path, offset=getattr(exc, "offset", 0), reason=str(exc)))
+            continue
+        for i, tid in enumerate(c["trace_id"]):
+            st = c["start_ns"][i]
+            if (since_ns is not None and st < since_ns) or (until_ns is not None and st >= until_ns):
+                continue
+            if service and c["service"][i] != service:
+                continue
+            v = c["attributes"][i].get(attribute) if c["attributes"][i] else None
+            if v is not None and v != "":
+                value_of[tid] = str(v)
+            acc = per_trace.get(tid)
+            if acc is None:
+                acc = per_trace[tid] = [0.0] * (2 + len(_TOKEN_FIELDS))
+            acc[0] += 1
+            acc[1] += c["cost_usd"][i] or 0.0
+            for k, f in enumerate(_TOKEN_FIELDS):
+                acc[2 + k] += c[f][i]
+    groups: dict[str, list[float]] = {}
+    for tid, value in value_of.items():
+        acc = per_trace[tid]
+        g = groups.setdefault(value, [0.0] * len(acc))
+        for k, x in enumerate(acc):
+            g[k] += x
+    total = sum(g[1] for g in groups.values())
+    rows = []
+    for value, g in sorted(groups.items(), key=lambda kv: (-kv[1][1], kv[0])):
+        tok = {f: int(g[2 + k]) for k, f in enumerate(_TOKEN_FIELDS)}
+        rows.append(
+            reports.CostRow(
+                key=value,
+                spans=int(g[0]),
+                tokens=TokenTotals(**tok, total_tokens=tok["input_tokens"] + tok["output_tokens"]),
+                cost_usd=g[1],
+                share=g[1] / total if total else 0.0,
+            )
+        )
+    return AttributeCostReport(
+        attribute=attribute,
+        since_ns=since_ns,
+        until_ns=until_ns,
+        rows=rows,
+        total_cost_usd=total,
+        traces=len(value_of),
+        skipped_segments=skipped,
+    )
+
+
 def _sse(event: str, payload: Any) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode())
 
@@ -604,6 +685,22 @@ def build_dashboard_router(
             out[dim] = sorted({str(r.group[dim]) for r in agg.rows if r.group[dim]})
         return FacetList(services=out["service"], kinds=out["kind"], models=out["model"])
 
+    @get(
+        "/costs/by-attribute",
+        sync_to_thread=True,
+        raises=errs,
+        summary="Tokens and cost of traces grouped by an attribute (default: the commit)",
+    )
+    def costs_by_attribute(
+        key: Annotated[
+            str, QueryParameter(description="The span attribute to group traces by.", min_length=1, max_length=200)
+        ] = COMMIT_ATTRIBUTE,
+        since: Since = None,
+        until: Until = None,
+        service: Service = None,
+    ) -> AttributeCostReport:
+        return cost_by_attribute(engine, key, _time(since, "since"), _time(until, "until"), service)
+
     @get("/costs/unpriced", sync_to_thread=True, raises=errs, summary="Models with tokens but no price")
     def unpriced(since: Since = None, until: Until = None) -> UnpricedModels:
         return unpriced_models(engine, _time(since, "since"), _time(until, "until"))
@@ -652,7 +749,16 @@ def build_dashboard_router(
 
     return Router(
         path="/api/v1",
-        route_handlers=[overview_route, outline, one_span, session_search, facets, unpriced, stream],
+        route_handlers=[
+            overview_route,
+            outline,
+            one_span,
+            session_search,
+            facets,
+            costs_by_attribute,
+            unpriced,
+            stream,
+        ],
         guards=[_bearer_guard(api_key)] if api_key else None,
         security=[{"BearerAuth": []}] if api_key else None,
         tags=["dashboard"],

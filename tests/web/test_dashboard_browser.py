@@ -52,6 +52,7 @@ def test_each_view_loads_clean(page, dashboard, route, heading, shot):
     elif shot == "costs":
         expect(pg.get_by_role("table", name="Unpriced models")).to_contain_text("mystery-model-9000")
         expect(pg.get_by_role("table", name="Cost by Model")).to_contain_text("gpt-4o")
+        expect(pg.get_by_role("table", name="Cost by Commit")).to_contain_text("abc1234")
     pg.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
     watch.assert_clean()
 

@@ -79,9 +79,28 @@ def test_facets_and_unpriced_models(dashboard):
     assert "[pricing.overrides" in u["how_to_price"]
 
 
+def test_costs_by_commit_cover_the_whole_trace(dashboard):
+    c = dashboard.collector
+    report = c.json("/api/v1/costs/by-attribute")  # the commit, vcs.ref.head.revision, by default
+    assert report["attribute"] == "vcs.ref.head.revision" and report["traces"] == 1
+    [row] = report["rows"]
+    plan_cost = next(r for r in c.json("/api/v1/metrics/costs?by=service")["rows"] if r["key"] == "shop-agent")
+    assert (row["key"], row["spans"], row["tokens"]["input_tokens"]) == ("abc1234", 4, 1000)
+    assert row["cost_usd"] == plan_cost["cost_usd"] > 0  # the gpt-4o call under the root that names the commit
+    assert c.json("/api/v1/costs/by-attribute?key=order")["rows"][0]["key"] == "A-17"  # lookup_order's own attribute
+    assert c.json("/api/v1/costs/by-attribute?key=nobody.sets.this")["rows"] == []
+
+
 def test_openapi_documents_the_dashboard_routes(dashboard):
     doc = dashboard.collector.json("/api/docs/openapi.json")
-    for path in ("/api/v1/overview", "/api/v1/session-search", "/api/v1/facets", "/api/v1/costs/unpriced"):
+    for path in (
+        "/api/v1/overview",
+        "/api/v1/session-search",
+        "/api/v1/facets",
+        "/api/v1/costs/unpriced",
+        "/api/v1/costs/by-attribute",
+        "/api/v1/traces/{trace_id}/outline",
+    ):
         assert "dashboard" in doc["paths"][path]["get"]["tags"], path
     assert "/api/v1/stream" in doc["paths"]
     assert "/" not in doc["paths"] and not any(p.startswith("/static") for p in doc["paths"])

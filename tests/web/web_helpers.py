@@ -39,7 +39,7 @@ def tid(s):
 
 at.configure(service="shop-agent", endpoint=endpoint, environment="test", tags=["checkout"], capture_content=True)
 with at.session("sess-alpha", user_id="alice"):
-    with at.agent("answer customer") as root:
+    with at.agent("answer customer", **{"vcs.ref.head.revision": "abc1234"}) as root:
         ids["refund"] = tid(root)
         with at.llm("plan", model="gpt-4o", provider="openai") as g:
             time.sleep(0.02)
