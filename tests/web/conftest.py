@@ -75,7 +75,10 @@ def browser() -> Iterator[object]:
             f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does), "
             "or set AGENTTRACE_TEST_CHROMIUM. The dashboard tests do not skip."
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Auto-waiting assertions, with room for a loaded CI machine (live spans need a seal).
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
