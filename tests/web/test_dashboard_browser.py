@@ -89,7 +89,6 @@ def test_session_to_trace_to_span_and_back_by_url(page, dashboard):
     edges = pg.get_by_role("table", name="Agent graph edges")
     expect(edges.get_by_role("row").filter(has_text="gpt-4o")).to_contain_text("answer customer")
     expect(edges.get_by_role("row").filter(has_text="refund")).to_contain_text("1")
-    pg.screenshot(path=str(SCREENSHOTS / "agent-graph.png"))
     watch.assert_clean()
 
 
@@ -217,4 +216,11 @@ def test_trace_waterfall_screenshot(page, dashboard):
     tree.get_by_role("treeitem").filter(has_text="refund").click()
     expect(pg.get_by_role("region", name="Span detail").get_by_role("alert")).to_be_visible()
     pg.screenshot(path=str(SCREENSHOTS / "trace.png"))
+    # The agent graph of the demo's busiest coding-agent trace: several tools and a model.
+    listed = dashboard.collector.json("/api/v1/traces?service=coding-agent&limit=50")["traces"]
+    busiest = max(listed, key=lambda t: (t["spans"], t["trace_id"]))
+    pg.goto(f"{dashboard.url}/#/traces/{busiest['trace_id']}?tab=graph")
+    expect(pg.get_by_role("img", name="Agent graph")).to_be_visible()
+    expect(pg.get_by_role("table", name="Agent graph edges").locator("tbody tr")).not_to_have_count(0)
+    pg.screenshot(path=str(SCREENSHOTS / "agent-graph.png"))
     watch.assert_clean()
