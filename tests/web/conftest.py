@@ -134,5 +134,15 @@ def page(browser: object, dashboard: Filled) -> Iterator[tuple[object, PageWatch
         ctx.close()
 
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the views' screenshots go: docs/screenshots/ with AGENTTRACE_UPDATE_SCREENSHOTS=1
+    (how the committed ones are made), else a temporary folder, so a test run leaves the
+    work tree as it found it."""
+    if os.environ.get("AGENTTRACE_UPDATE_SCREENSHOTS", "") not in ("", "0"):
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")

@@ -2,7 +2,7 @@
 every view loads (no console errors, no request leaves the collector's host), a click
 path session → trace → span, live spans arriving and pausing, the API-key prompt, and
 a 10,000-span trace opening in under a second. Each view's screenshot is written to
-docs/screenshots/ (the README shows them)."""
+docs/screenshots/ (the README shows them) when AGENTTRACE_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import API_KEY, SCREENSHOTS, open_page
+from conftest import API_KEY, open_page
 from playwright.sync_api import expect
 
 from agenttrace.model import Span, Usage
@@ -27,7 +27,7 @@ VIEWS = [
 
 
 @pytest.mark.parametrize(("route", "heading", "shot"), VIEWS, ids=[v[2] for v in VIEWS])
-def test_each_view_loads_clean(page, dashboard, route, heading, shot):
+def test_each_view_loads_clean(page, dashboard, screenshots, route, heading, shot):
     pg, watch = page
     pg.goto(f"{dashboard.url}/#/{route}")
     expect(pg.get_by_role("heading", level=1)).to_have_text(heading)
@@ -53,7 +53,7 @@ def test_each_view_loads_clean(page, dashboard, route, heading, shot):
         expect(pg.get_by_role("table", name="Unpriced models")).to_contain_text("mystery-model-9000")
         expect(pg.get_by_role("table", name="Cost by Model")).to_contain_text("gpt-4o")
         expect(pg.get_by_role("table", name="Cost by Commit")).to_contain_text("abc1234")
-    pg.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+    pg.screenshot(path=str(screenshots / f"{shot}.png"))
     watch.assert_clean()
 
 
@@ -175,7 +175,7 @@ def test_api_key_is_asked_once_and_sent_as_a_header(browser, keyed):
         ctx.close()
 
 
-def test_a_10000_span_trace_opens_in_under_a_second(page, dashboard):
+def test_a_10000_span_trace_opens_in_under_a_second(page, dashboard, screenshots):
     pg, watch = page
     pg.goto(f"{dashboard.url}/#/overview")  # the app is loaded; what is measured is opening the trace
     expect(pg.get_by_role("heading", level=1)).to_have_text("Overview")
@@ -205,22 +205,22 @@ def test_a_10000_span_trace_opens_in_under_a_second(page, dashboard):
     expect(tree.get_by_role("treeitem").first).to_contain_text("big run")
     tree.evaluate("el => el.scrollTop = el.scrollHeight")
     expect(tree.get_by_role("treeitem").filter(has_text=re.compile(r"call 98\.99"))).not_to_have_count(0)
-    pg.screenshot(path=str(SCREENSHOTS / "trace-10000-spans.png"))
+    pg.screenshot(path=str(screenshots / "trace-10000-spans.png"))
     watch.assert_clean()
 
 
-def test_trace_waterfall_screenshot(page, dashboard):
+def test_trace_waterfall_screenshot(page, dashboard, screenshots):
     pg, watch = page
     pg.goto(f"{dashboard.url}/#/traces/{dashboard.ids['refund']}")
     tree = pg.get_by_role("tree", name="Waterfall")
     tree.get_by_role("treeitem").filter(has_text="refund").click()
     expect(pg.get_by_role("region", name="Span detail").get_by_role("alert")).to_be_visible()
-    pg.screenshot(path=str(SCREENSHOTS / "trace.png"))
+    pg.screenshot(path=str(screenshots / "trace.png"))
     # The agent graph of the demo's busiest coding-agent trace: several tools and a model.
     listed = dashboard.collector.json("/api/v1/traces?service=coding-agent&limit=50")["traces"]
     busiest = max(listed, key=lambda t: (t["spans"], t["trace_id"]))
     pg.goto(f"{dashboard.url}/#/traces/{busiest['trace_id']}?tab=graph")
     expect(pg.get_by_role("img", name="Agent graph")).to_be_visible()
     expect(pg.get_by_role("table", name="Agent graph edges").locator("tbody tr")).not_to_have_count(0)
-    pg.screenshot(path=str(SCREENSHOTS / "agent-graph.png"))
+    pg.screenshot(path=str(screenshots / "agent-graph.png"))
     watch.assert_clean()
