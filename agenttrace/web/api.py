@@ -727,6 +727,7 @@ def build_dashboard_router(
         async def events() -> AsyncIterator[ServerSentEventMessage | str]:
             yield _sse("hello", {"service": service, "kind": kind, "session": session, "poll_s": poll_s})
             idle = 0.0
+            told_skipped = 0
             while True:
                 await asyncio.sleep(poll_s)
                 try:
@@ -737,7 +738,8 @@ def build_dashboard_router(
                 if batch:
                     idle = 0.0
                     yield _sse("spans", batch)
-                    if tail.skipped:
+                    if tail.skipped > told_skipped:  # spans left out by the per-poll cap, so far
+                        told_skipped = tail.skipped
                         yield ServerSentEventMessage(event="skipped", data=json.dumps({"skipped": tail.skipped}))
                 else:
                     idle += poll_s

@@ -20,6 +20,7 @@ from typing import Any
 
 from agenttrace.errors import SegmentCorruptError, StoreError
 from agenttrace.export import SpanRecord, span_record
+from agenttrace.store.reader import SegmentReplacedError
 
 __all__ = ["SpanTail", "StreamFilter"]
 
@@ -68,11 +69,13 @@ class SpanTail:
         fresh = [s for s in segs if s.name not in self._seen]
         out: list[Any] = []
         for seg in sorted(fresh, key=lambda s: s.max_start):
-            self._seen.add(seg.name)
             try:
                 out += self._read(seg)
+            except SegmentReplacedError:
+                continue  # compacted under us: the new file is read on the next poll
             except (SegmentCorruptError, StoreError):
-                continue  # the query routes report corrupt segments; a live feed moves on
+                pass  # the query routes report corrupt segments; a live feed moves on
+            self._seen.add(seg.name)
         # Forget names that are gone (compacted away, expired) so the set stays small.
         self._seen &= {s.name for s in segs}
         out = [s for s in out if s.span_id not in self._sent]

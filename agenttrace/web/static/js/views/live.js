@@ -13,6 +13,7 @@ export async function render(root, _args, params, stale) {
   let paused = false;
   const buffered = [];
   let received = 0;
+  let skipped = 0;  // spans the server left out: more than a poll shows at once
   const pauseBtn = h("button", { class: "primary", "aria-pressed": "false" }, "Pause");
   const counter = h("span", { class: "muted", role: "status" }, "waiting for spans…");
   const tbody = h("tbody", {});
@@ -47,7 +48,8 @@ export async function render(root, _args, params, stale) {
     while (tbody.children.length > MAX_ROWS) tbody.lastChild.remove();
   };
   const status = () => {
-    counter.textContent = `${fmtInt(received)} spans received` + (paused ? ` · paused, ${fmtInt(buffered.length)} waiting` : "");
+    counter.textContent = `${fmtInt(received)} spans received` + (skipped ? ` (${fmtInt(skipped)} more arrived than shown)` : "") +
+      (paused ? ` · paused, ${fmtInt(buffered.length)} waiting` : "");
   };
   pauseBtn.addEventListener("click", () => {
     paused = !paused;
@@ -62,6 +64,7 @@ export async function render(root, _args, params, stale) {
     for (let attempt = 0; !ctl.signal.aborted; attempt++) {
       try {
         await stream("/stream", p, (event, data) => {
+          if (event === "skipped") { skipped = data.skipped; status(); return; }
           if (event !== "spans") return;
           received += data.length;
           if (paused) { buffered.push(...data); buffered.splice(0, Math.max(0, buffered.length - MAX_ROWS)); } else show(data);
