@@ -32,12 +32,20 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from agenttrace.commands import reports
-from agenttrace.commands.timeparse import BadTimeError, parse_time
-from agenttrace.errors import NotFoundError, SegmentCorruptError, StoreError
-from agenttrace.export import STATUS_NAMES, SpanRecord, span_record
-from agenttrace.store.reader import SegmentReplacedError
-from agenttrace.store.results import SessionSummary, SkippedSegment, SpanFilter, TokenTotals
+from agenttrace.errors import NotFoundError, StoreError
+from agenttrace.query import (
+    STATUS_NAMES,
+    CostRow,
+    SessionSummary,
+    SkippedSegment,
+    SpanFilter,
+    SpanRecord,
+    Summary,
+    TokenTotals,
+    span_record,
+)
+from agenttrace.query.timeparse import BadTimeError, parse_time
+from agenttrace.web.columns import ReadAgain, column_chunks, trace_columns
 from agenttrace.web.stream import SpanTail, StreamFilter
 
 __all__ = [
@@ -105,9 +113,9 @@ class Overview(msgspec.Struct, kw_only=True):
     since_ns: int
     until_ns: int
     series: Series
-    totals: reports.Summary
-    cost_by_model: list[reports.CostRow]
-    cost_by_service: list[reports.CostRow]
+    totals: Summary
+    cost_by_model: list[CostRow]
+    cost_by_service: list[CostRow]
     skipped_segments: list[SkippedSegment] = []
 
 
@@ -252,9 +260,9 @@ def overview(engine: Any, window: str, service: str | None, *, now_ns: int | Non
         cost_usd=[r.cost_usd if r else 0.0 for r in rows],
         p95_ms=[r.p95_ms if r else None for r in rows],
     )
-    totals = _store_call(reports.summary_report, engine, lo, hi, where)
-    by_model = _store_call(reports.cost_report, engine, "model", lo, hi, where)
-    by_service = _store_call(reports.cost_report, engine, "service", lo, hi, where)
+    totals = _store_call(engine.summary, lo, hi, where)
+    by_model = _store_call(engine.costs, "model", lo, hi, where)
+    by_service = _store_call(engine.costs, "service", lo, hi, where)
     return Overview(
         window=window,
         bucket=bucket,
@@ -276,14 +284,7 @@ def _sessions_with(
     (the query engine's session summaries do not keep either)."""
     names = ["session_id", "start_ns", *(["environment"] if environment else []), *(["tags"] if tag else [])]
     found: set[str] = set()
-    segs, _ = engine.segments()
-    for seg in segs:
-        if (since_ns is not None and seg.max_start < since_ns) or (until_ns is not None and seg.min_start >= until_ns):
-            continue
-        try:
-            c = seg.reader.read_columns(names)
-        except (SegmentCorruptError, StoreError):
-            continue
+    for c in column_chunks(engine, names, since_ns, until_ns):
         for i, sid in enumerate(c["session_id"]):
             if not sid or sid in found:
                 continue
@@ -358,14 +359,7 @@ def unpriced_models(engine: Any, since_ns: int | None, until_ns: int | None) -> 
     not share."""
     names = ["model", "provider", "cost_source", "input_tokens", "output_tokens", "start_ns"]
     acc: dict[tuple[str, str], list[int]] = {}
-    segs, _ = engine.segments()
-    for seg in segs:
-        if (since_ns is not None and seg.max_start < since_ns) or (until_ns is not None and seg.min_start >= until_ns):
-            continue
-        try:
-            c = seg.reader.read_columns(names)
-        except (SegmentCorruptError, StoreError):
-            continue
+    for c in column_chunks(engine, names, since_ns, until_ns):
         for i, src in enumerate(c["cost_source"]):
             if src != "unknown":
                 continue
@@ -409,43 +403,14 @@ _OUTLINE_COLUMNS = [
 ]
 
 
-def _outline_columns(engine: Any, trace_id: str) -> tuple[dict[str, list], list[SkippedSegment]]:
-    """The outline's columns of every span of the trace, read straight from the segments:
-    only these columns are decoded (not content, attributes, events), ~8x cheaper than
-    whole spans for a 10,000-span trace."""
-    tid = bytes.fromhex(trace_id)
-    segs, skipped = engine.segments()
-    cols: dict[str, list] = {n: [] for n in _OUTLINE_COLUMNS}
-    for seg in segs:
-        if not seg.reader.may_contain_trace(tid):
-            continue
-        try:
-            rows = seg.reader.rows_where("trace_id", tid)
-            if not rows:
-                continue
-            got = seg.reader.read_columns(_OUTLINE_COLUMNS, rows)
-        except SegmentReplacedError:
-            raise _Retry from None
-        except (SegmentCorruptError, StoreError) as exc:
-            skipped.append(SkippedSegment(path=seg.path, offset=getattr(exc, "offset", 0), reason=str(exc)))
-            continue
-        for n in _OUTLINE_COLUMNS:
-            cols[n] += got[n]
-    return cols, skipped
-
-
-class _Retry(Exception):
-    """A segment was compacted while being read: read the segment set again."""
-
-
 def trace_outline(engine: Any, trace_id: str) -> TraceOutline:
     """The span tree of one trace with light spans: what opening a 10,000-span trace
     needs, without decoding or sending 10,000 full records."""
     for attempt in range(3):
         try:
-            c, skipped = _store_call(_outline_columns, engine, trace_id)
+            c, skipped = _store_call(trace_columns, engine, trace_id, _OUTLINE_COLUMNS)
             break
-        except _Retry:
+        except ReadAgain:
             if attempt == 2:
                 raise ServiceUnavailableException(detail="the store is being compacted; try again") from None
     n = len(c["span_id"])
@@ -528,7 +493,7 @@ class AttributeCostReport(msgspec.Struct, kw_only=True):
     attribute: str
     since_ns: int | None
     until_ns: int | None
-    rows: list[reports.CostRow]  # by cost, highest first
+    rows: list[CostRow]  # by cost, highest first
     total_cost_usd: float
     traces: int  # traces that carried the attribute
     skipped_segments: list[SkippedSegment] = []
@@ -542,15 +507,8 @@ def cost_by_attribute(
     names = ["trace_id", "start_ns", "attributes", "cost_usd", *_TOKEN_FIELDS, *(["service"] if service else [])]
     value_of: dict[bytes, str] = {}
     per_trace: dict[bytes, list[float]] = {}  # spans, cost, then the five token counts
-    segs, skipped = engine.segments()
-    for seg in segs:
-        if (since_ns is not None and seg.max_start < since_ns) or (until_ns is not None and seg.min_start >= until_ns):
-            continue
-        try:
-            c = seg.reader.read_columns(names)
-        except (SegmentCorruptError, StoreError) as exc:
-            skipped.append(SkippedSegment(path=seg.path, offset=getattr(exc, "offset", 0), reason=str(exc)))
-            continue
+    skipped: list[SkippedSegment] = []
+    for c in column_chunks(engine, names, since_ns, until_ns, skipped):
         for i, tid in enumerate(c["trace_id"]):
             st = c["start_ns"][i]
             if (since_ns is not None and st < since_ns) or (until_ns is not None and st >= until_ns):
@@ -578,7 +536,7 @@ def cost_by_attribute(
     for value, g in sorted(groups.items(), key=lambda kv: (-kv[1][1], kv[0])):
         tok = {f: int(g[2 + k]) for k, f in enumerate(_TOKEN_FIELDS)}
         rows.append(
-            reports.CostRow(
+            CostRow(
                 key=value,
                 spans=int(g[0]),
                 tokens=TokenTotals(**tok, total_tokens=tok["input_tokens"] + tok["output_tokens"]),

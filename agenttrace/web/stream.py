@@ -11,18 +11,26 @@ reads the matching rows of the new ones. Compaction rewrites old segments into a
 named like the last of its sources; a name already read is never read again, and the
 span ids sent recently are remembered too, so a compacted file that is new to the tail
 does not repeat spans.
+
+A store whose engine has no segments (any other ``QueryEngine``) is followed through
+``engine.spans`` by start time instead, from a minute before the stream began, with the
+same de-duplication; there a root span that started long before it is stored can be
+missed.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import Any
 
 from agenttrace.errors import SegmentCorruptError, StoreError
-from agenttrace.export import SpanRecord, span_record
+from agenttrace.query import SpanFilter, SpanRecord, span_record
 from agenttrace.store.reader import SegmentReplacedError
 
 __all__ = ["SpanTail", "StreamFilter"]
+
+LOOKBACK_S = 60.0  # stores without segments: how far before "now" a new stream starts looking
 
 # (stream filter field, segment column)
 _FILTER_COLUMNS = (("service", "service"), ("kind", "kind"), ("session", "session_id"))
@@ -60,11 +68,35 @@ class SpanTail:
         self._remember = remember
         self._sent: OrderedDict[bytes, None] = OrderedDict()
         self.skipped = 0  # spans left out because a poll had more than max_batch
-        segs, _ = engine.segments()
-        self._seen: set[str] = {s.name for s in segs}
+        self._by_segment = hasattr(engine, "segments")
+        self._seen: set[str] = set()
+        if self._by_segment:
+            segs, _ = engine.segments()
+            self._seen = {s.name for s in segs}
+        else:
+            # A store without segments (e.g. PostgreSQL) is followed by start time from a
+            # floor a little before now; what is stored already is marked as sent.
+            self._floor = time.time_ns() - int(LOOKBACK_S * 1e9)
+            for r in engine.spans(self._span_filter(limit=10_000)).spans:
+                self._sent[r.span_id] = None
+
+    def _span_filter(self, limit: int) -> SpanFilter:
+        f = self._flt
+        return SpanFilter(since_ns=self._floor, service=f.service, kind=f.kind, session_id=f.session, limit=limit)
+
+    def _poll_by_time(self) -> list[SpanRecord]:
+        page = self._engine.spans(self._span_filter(self._max_batch)).spans  # newest first
+        new = [r for r in page if r.span_id not in self._sent]
+        for r in new:
+            self._sent[r.span_id] = None
+        while len(self._sent) > self._remember:
+            self._sent.popitem(last=False)
+        return sorted(new, key=lambda r: (r.start_ns, r.span_id))
 
     def poll(self) -> list[SpanRecord]:
         """The matching spans of the segments sealed since the last poll, oldest first."""
+        if not self._by_segment:
+            return self._poll_by_time()
         segs, _ = self._engine.segments()
         fresh = [s for s in segs if s.name not in self._seen]
         out: list[Any] = []
