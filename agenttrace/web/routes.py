@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from pathlib import Path
+from typing import Annotated
 
 from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
 
 __all__ = ["STATIC_DIR", "build_page_router"]
 
@@ -77,7 +79,7 @@ def build_page_router(static_dir: Path = STATIC_DIR) -> Router:
         return _serve(request, root / "index.html", "no-cache", {"Content-Security-Policy": _CSP})
 
     @get("/static/{path:path}", sync_to_thread=False, include_in_schema=False)
-    def static(request: Request, path: str) -> Response[bytes]:
+    def static(request: Request, path: Annotated[str, PathParameter()]) -> Response[bytes]:
         target = (root / path.lstrip("/")).resolve()
         if not target.is_relative_to(root) or not target.is_file():
             raise NotFoundException(detail=f"no file {path}")
