@@ -133,22 +133,24 @@ class SessionPage(msgspec.Struct, kw_only=True):
     skipped_segments: list[SkippedSegment] = []
 
 
-class OutlineSpan(msgspec.Struct, kw_only=True):
-    """What a waterfall row and the agent graph need of a span (no content, attributes or events)."""
+class OutlineColumns(msgspec.Struct, kw_only=True):
+    """What waterfall rows and the agent graph need of each span (no content, attributes
+    or events), as columns: position ``i`` of every list is the ``i``-th span by start
+    time. Columns, not one object per span: a 10,000-span trace is half the bytes and a
+    fraction of the work on both ends."""
 
-    span_id: str
-    parent_id: str
-    name: str
-    kind: str
-    status: str
-    status_message: str
-    start_ns: int
-    end_ns: int
-    duration_ms: float
-    service: str
-    model: str
-    total_tokens: int
-    cost_usd: float | None
+    span_id: list[str]
+    parent_id: list[str]  # "" for a root
+    name: list[str]
+    kind: list[str]
+    status: list[str]
+    status_message: list[str]
+    start_ns: list[int]
+    end_ns: list[int]
+    service: list[str]
+    model: list[str]
+    total_tokens: list[int]
+    cost_usd: list[float | None]
 
 
 class TraceOutline(msgspec.Struct, kw_only=True):
@@ -156,7 +158,7 @@ class TraceOutline(msgspec.Struct, kw_only=True):
     The full record of one span is ``GET /api/v1/traces/{trace_id}/spans/{span_id}``."""
 
     trace_id: str
-    spans: list[OutlineSpan]  # by start time
+    spans: OutlineColumns  # by start time
     root_ids: list[str]
     children: dict[str, list[str]]
     orphan_ids: list[str]
@@ -418,45 +420,45 @@ def trace_outline(engine: Any, trace_id: str) -> TraceOutline:
         raise NotFoundException(detail=f"no trace {trace_id}")
     order = sorted(range(n), key=lambda i: (c["start_ns"][i], c["span_id"][i]))
     ids = set(c["span_id"])
+    sid_hex = [c["span_id"][i].hex() for i in order]
+    parents = [c["parent_id"][i] for i in order]
     children: dict[str, list[str]] = {}
     roots: list[str] = []
     orphans: list[str] = []
-    out: list[OutlineSpan] = []
-    sessions: Counter[str] = Counter(s for s in c["session_id"] if s)
-    errors = 0
-    for i in order:
-        sid = c["span_id"][i].hex()
-        parent = c["parent_id"][i]
+    for sid, parent in zip(sid_hex, parents, strict=True):
         if parent and parent in ids:
             children.setdefault(parent.hex(), []).append(sid)
         else:
             roots.append(sid)
             if parent:
                 orphans.append(sid)
-        status = c["status"][i]
-        errors += status == 2
-        out.append(
-            OutlineSpan(
-                span_id=sid,
-                parent_id=parent.hex(),
-                name=c["name"][i],
-                kind=c["kind"][i],
-                status=STATUS_NAMES.get(status, str(status)),
-                status_message=c["status_message"][i],
-                start_ns=c["start_ns"][i],
-                end_ns=c["end_ns"][i],
-                duration_ms=(c["end_ns"][i] - c["start_ns"][i]) / 1e6,
-                service=c["service"][i],
-                model=c["model"][i],
-                total_tokens=c["input_tokens"][i] + c["output_tokens"][i],
-                cost_usd=c["cost_usd"][i],
-            )
-        )
+    sessions: Counter[str] = Counter(s for s in c["session_id"] if s)
+    statuses = [c["status"][i] for i in order]
+    errors = statuses.count(2)
+
+    def col(name: str) -> list[Any]:
+        values = c[name]
+        return [values[i] for i in order]
+
+    columns = OutlineColumns(
+        span_id=sid_hex,
+        parent_id=[p.hex() for p in parents],
+        name=col("name"),
+        kind=col("kind"),
+        status=[STATUS_NAMES.get(v, str(v)) for v in statuses],
+        status_message=col("status_message"),
+        start_ns=col("start_ns"),
+        end_ns=col("end_ns"),
+        service=col("service"),
+        model=col("model"),
+        total_tokens=[c["input_tokens"][i] + c["output_tokens"][i] for i in order],
+        cost_usd=col("cost_usd"),
+    )
     tok = {f: sum(c[f]) for f in _TOKEN_FIELDS}
     start, end = min(c["start_ns"]), max(c["end_ns"])
     return TraceOutline(
         trace_id=trace_id,
-        spans=out,
+        spans=columns,
         root_ids=roots,
         children=children,
         orphan_ids=orphans,

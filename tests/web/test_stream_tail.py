@@ -13,17 +13,16 @@ from agenttrace.store.writer import SegmentWriter, WriterConfig
 from agenttrace.web.stream import SpanTail, StreamFilter
 from agenttrace.wire import decode, encode
 
-T0 = time.time_ns()
-
 
 def _spans(names: list[str], service: str = "a", start: int = 0) -> list[Span]:
+    t0 = time.time_ns()  # now: a store without segments is followed from a minute back
     return [
         Span(
             trace_id=os.urandom(16),
             span_id=os.urandom(8),
             name=n,
-            start_ns=T0 + (start + i) * 1_000_000,
-            end_ns=T0 + (start + i) * 1_000_000 + 500,
+            start_ns=t0 + (start + i) * 1_000_000,
+            end_ns=t0 + (start + i) * 1_000_000 + 500,
             service=service,
             kind="tool",
         )
