@@ -13,7 +13,7 @@ import typer
 
 from agenttrace import commands, demo, service
 from agenttrace.collector import main as collector_main
-from agenttrace.commands import top
+from agenttrace.commands import dashboard, top
 from agenttrace.pricing import cli as pricing_cli
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command("collector")(collector_main.collector_command)  # the appliance (same as agenttrace-collector)
 app.command("demo")(demo.demo)  # simulated agent traffic
 app.command("top")(top.top)  # live terminal UI
+app.command("dashboard")(dashboard.dashboard)  # the web dashboard's URL, opened in a browser
 commands.register(app)  # status sessions traces spans costs metrics export
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install

@@ -20,6 +20,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from agenttrace import web
 from agenttrace.collector.api import build_api_router, build_openapi_config
 from agenttrace.collector.metrics import CollectorState, PipelineCollector, read_totals
 from agenttrace.ingest.otlp.http import otlp_route_handlers
@@ -125,6 +126,7 @@ def otlp_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
 
 
 ROUTES: list[RouteFactory] = [metrics_routes, health_routes, live_routes, query_routes, otlp_routes]
+ROUTES.append(web.dashboard_routes)  # the web dashboard: / and its /api/v1 routes (agenttrace/web)
 
 
 def create_app(

@@ -1,0 +1,148 @@
+"""Fixtures of the dashboard tests: real collectors and a real Chromium.
+
+Chromium is Debian's ``chromium`` package driven by the ``playwright`` package's own
+driver (never ``playwright install``). A machine without it fails these tests loudly:
+``.ci/run`` installs it, and a browser test that silently skips tests nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from web_helpers import SDK_SPANS, Collector, big_trace, history, run_demo, run_sdk_workload
+
+CHROMIUM = os.environ.get("AGENTTRACE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+API_KEY = "web-test-key-0123456789"
+
+
+class Filled:
+    def __init__(self, collector: Collector, ids: dict[str, str], big_trace_id: str, total: int) -> None:
+        self.collector = collector
+        self.url = collector.url
+        self.ids = ids
+        self.big_trace_id = big_trace_id
+        self.total = total
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
+    """A collector filled by the SDK workload, three seconds of the demo, a 10,000-span
+    trace and 14 minutes of past model and tool calls."""
+    c = Collector(tmp_path_factory.mktemp("web-collector"))
+    try:
+        ids = run_sdk_workload(c.endpoint)
+        demo_spans = run_demo(c.endpoint)
+        big_id, spans = big_trace()
+        c.send(spans)
+        past = history()
+        c.send(past)
+        total = SDK_SPANS + demo_spans + len(spans) + len(past)
+        c.wait_stored(total)
+        yield Filled(c, ids, big_id, total)
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    """A collector that needs ``Authorization: Bearer API_KEY``, with the SDK workload in it."""
+    c = Collector(tmp_path_factory.mktemp("web-keyed"), api_key=API_KEY)
+    try:
+        run_sdk_workload(c.endpoint)
+        c.wait_stored(SDK_SPANS)
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does), "
+            "or set AGENTTRACE_TEST_CHROMIUM. The dashboard tests do not skip."
+        )
+    from playwright.sync_api import expect, sync_playwright
+
+    # Auto-waiting assertions, with room for a loaded CI machine (live spans need a seal).
+    expect.set_options(timeout=15_000)
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageWatch:
+    """What a page did that a user would call broken: console errors, uncaught
+    exceptions, failed requests, and any request to a host other than the collector."""
+
+    def __init__(self, page: object, allowed_netloc: str) -> None:
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.urls: list[str] = []
+        self.allowed = allowed_netloc
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("request", self._request)
+
+    def _console(self, msg: object) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text}")
+
+    def _request(self, req: object) -> None:
+        self.urls.append(req.url)
+        parts = urlsplit(req.url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.netloc != self.allowed:
+            self.foreign.append(req.url)
+
+    def assert_clean(self) -> None:
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+        assert self.errors == [], "\n".join(self.errors)
+
+
+def open_page(browser: object, base_url: str) -> tuple[object, object, PageWatch]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    return ctx, page, PageWatch(page, urlsplit(base_url).netloc)
+
+
+@pytest.fixture
+def page(browser: object, dashboard: Filled) -> Iterator[tuple[object, PageWatch]]:
+    ctx, pg, watch = open_page(browser, dashboard.url)
+    try:
+        yield pg, watch
+    finally:
+        ctx.close()
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the views' screenshots go: docs/screenshots/ with AGENTTRACE_UPDATE_SCREENSHOTS=1
+    (how the committed ones are made), else a temporary folder, so a test run leaves the
+    work tree as it found it."""
+    if os.environ.get("AGENTTRACE_UPDATE_SCREENSHOTS", "") not in ("", "0"):
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
