@@ -75,10 +75,9 @@ def check_exports(data_dir: Path, out_dir: Path, expected: int) -> None:
     import pyarrow.parquet as pq
 
     from agenttrace.export import export_spans
-    from agenttrace.store.query import QueryEngine
-    from agenttrace.store.results import SpanFilter
+    from agenttrace.query import SpanFilter, open_engine
 
-    engine = QueryEngine(data_dir)
+    engine = open_engine(data_dir)
     for fmt in ("jsonl", "csv", "parquet"):
         path = out_dir / f"spans.{fmt}"
         n = export_spans(engine.iter_spans(SpanFilter()), path, fmt)
