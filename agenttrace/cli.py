@@ -27,7 +27,7 @@ app = typer.Typer(
 app.command("collector")(collector_main.collector_command)  # the appliance (same as agenttrace-collector)
 app.command("demo")(demo.demo)  # simulated agent traffic
 app.command("top")(top.top)  # live terminal UI
-commands.register(app)  # status sessions traces spans costs metrics export
+commands.register(app)  # status sessions traces spans costs metrics export fsck
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
 

@@ -42,9 +42,10 @@ def _fill(data_dir: Path, worker: int = 9) -> list[str]:
     return sorted(str(i.path) for i in list_segments(data_dir, worker=worker))
 
 
-def _corrupt_middle(path: str) -> int:
-    """Flip bytes inside the largest column chunk; return the chunk's offset."""
-    entry = max(SegmentReader(path).footer.columns, key=lambda e: e.length)
+def _corrupt_middle(path: str, column: str | None = None) -> int:
+    """Flip bytes inside a column chunk (default: the largest); return the chunk's offset."""
+    columns = SegmentReader(path).footer.columns
+    entry = max(columns, key=lambda e: e.length) if column is None else next(e for e in columns if e.name == column)
     data = bytearray(Path(path).read_bytes())
     for k in range(4):
         data[entry.offset + entry.length // 2 + k] ^= 0xFF
@@ -83,3 +84,29 @@ def test_every_read_over_a_damaged_segment_says_so(start_collector) -> None:
 
     page = open_engine(c.data_dir).spans(SpanFilter(since_ns=since, until_ns=until, limit=5))
     assert page.skipped_segments == []
+
+
+def test_status_lists_damage_and_fsck_repair_quarantines_it_and_keeps_the_rest(tmp_path) -> None:
+    data_dir = tmp_path / "store"
+    segs = _fill(data_dir)
+    _corrupt_middle(segs[1], "attributes")  # a damaged column of no identity: its rows are salvaged
+    _corrupt_middle(segs[0], "span_id")  # a damaged identity column: nothing to salvage
+    Path(segs[2]).write_bytes(Path(segs[2]).read_bytes()[:-40])  # a torn footer: nothing to salvage
+    run = _cli("status", "--url", "http://127.0.0.1:9", data_dir=data_dir)
+    assert all(f"damaged {p}" in run.stdout for p in segs), run.stdout
+
+    check = _cli("fsck", data_dir=data_dir)
+    assert check.returncode == 1 and all(f"{p}  BAD" in check.stdout for p in segs), check.stdout
+    repair = _cli("fsck", "--repair", data_dir=data_dir)
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    assert f"repaired {segs[1]}: 20 rows kept" in repair.stdout
+    assert f"quarantined {segs[0]}" in repair.stdout and f"quarantined {segs[2]}" in repair.stdout
+    quarantined = sorted(p.name for p in (data_dir / "quarantine").rglob("*.seg"))
+    assert quarantined == sorted(Path(p).name for p in segs)
+
+    # The store reads clean again, with the salvaged rows and the sound segment.
+    assert _cli("fsck", "--verify", data_dir=data_dir).returncode == 0
+    spans = _cli("spans", "-n", "100", "--json", data_dir=data_dir)
+    assert spans.returncode == 0 and spans.stderr == "", spans.stderr
+    assert len(json.loads(spans.stdout)["spans"]) == 20
+    assert "damaged" not in _cli("status", "--url", "http://127.0.0.1:9", data_dir=data_dir).stdout
