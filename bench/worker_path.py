@@ -80,8 +80,8 @@ def _run_once(grams: list[bytes], data_dir: str, extra_stages: tuple[Any, ...] =
     from agenttrace.store.writer import SegmentWriter, WriterConfig
 
     decode_batch = load("decode").decode_batch
-    try:  # the range guard (agenttrace/bounds.py); absent on commits before it
-        from agenttrace.bounds import sanitize_batch
+    try:  # the range guard (agenttrace/bounds.py, compiled: _native/bounds.pyx); absent before it
+        sanitize_batch = load("bounds").sanitize_batch
     except ImportError:
         sanitize_batch = None
     stages = [CostStage.from_config(None), *extra_stages]  # extra: bench/guards.py adds the guards

@@ -54,7 +54,6 @@ import msgspec
 
 from agenttrace import wire
 from agenttrace._native import load
-from agenttrace.bounds import sanitize_batch
 from agenttrace.collector.config import CollectorConfig, load_config
 from agenttrace.collector.counters import SEAL_HIST, SLOT, WAL_HIST, CounterBlock, DomainCounters
 from agenttrace.errors import WireError
@@ -131,6 +130,7 @@ class _Worker:
         self.cfg = cfg
         self.block = block
         self.decode_mod = load("decode")
+        self.sanitize_batch = load("bounds").sanitize_batch  # agenttrace.bounds, compiled
         self.stages = build_stages(cfg)
         self.domain = DomainCounters(cfg.metrics.max_label_values)
 
@@ -178,7 +178,7 @@ class _Worker:
             spans = wire.decode(raw).spans
         except WireError:
             return []
-        sanitize_batch([(raw, spans)], time.time_ns())  # counted when it first arrived
+        self.sanitize_batch([(raw, spans)], time.time_ns())  # counted when it first arrived
         self._enrich(spans)
         return spans
 
@@ -270,7 +270,7 @@ class _Worker:
             slots[SLOT["done"]] += n
         if not good:
             return
-        fixes = sanitize_batch(good, time.time_ns())
+        fixes = self.sanitize_batch(good, time.time_ns())
         if fixes is not None:
             self._count_fixes(fixes)
         all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
