@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import re
@@ -87,8 +86,9 @@ def check_exports(data_dir: Path, out_dir: Path, expected: int) -> None:
                 rec = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(AssertionError(c)))
                 assert rec.get("cost_usd") is None or math.isfinite(rec["cost_usd"])
         elif fmt == "csv":
-            rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
-            assert len(rows) == expected
+            with open(path, newline="", encoding="utf-8") as f:  # newline="": \r inside fields stays
+                rows = list(csv.DictReader(f))
+            assert len(rows) == expected, f"csv: read back {len(rows)} of {expected} rows"
         else:
             table = pq.read_table(path)
             assert table.num_rows == expected

@@ -83,7 +83,7 @@ def test_any_span_values_leave_sound_figures(shared_collector, tmp_path) -> None
     sent_spans: list[Span] = []
 
     @given(batch=st.lists(spans, min_size=1, max_size=3))
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def send_one(batch: list[Span]) -> None:
         data = encode(batch, sender_id=77, seq=next(seq))
         if len(data) > MAX_DATAGRAM:
