@@ -22,7 +22,7 @@ from agenttrace.collector.live import LiveSnapshot
 from agenttrace.commands._common import DataDirOpt, JsonOpt, store_size
 from agenttrace.format import fmt_bytes
 from agenttrace.paths import default_data_dir
-from agenttrace.store.results import SkippedSegment
+from agenttrace.query import SkippedSegment
 
 __all__ = ["CollectorStatus", "StatusReport", "StoreStatus", "probe_collector", "status"]
 
@@ -96,10 +96,10 @@ def _store_status(data_dir: Path) -> StoreStatus:
 
 def _damaged(data_dir: Path) -> list[SkippedSegment]:
     from agenttrace.errors import StoreError
-    from agenttrace.store.query import QueryEngine
+    from agenttrace.query import open_engine
 
     try:
-        return QueryEngine(data_dir).segments()[1]
+        return open_engine(data_dir).inventory().skipped_segments
     except (OSError, StoreError):
         return []
 

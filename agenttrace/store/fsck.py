@@ -52,7 +52,7 @@ def check_segment(path: str, *, verify: bool = False) -> dict[str, Any]:
 
             fault = check_segment_crcs(r)  # every chunk's CRC: cheap, no decoding
             if fault is not None:
-                raise SegmentCorruptError(path, fault.offset, fault.reason)
+                raise fault
         f = r.footer
         row.update(
             rows=f.rows,

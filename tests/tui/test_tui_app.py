@@ -272,7 +272,7 @@ async def test_a_damaged_segment_behind_the_figures_shows_in_the_banner(
     collector: RecordedCollector, monkeypatch
 ) -> None:
     """Issue 20: every read whose range holds damaged data says so, the TUI included."""
-    from agenttrace.store.results import SkippedSegment
+    from agenttrace.query import SkippedSegment
 
     report = recorded.costs_today()
     report.skipped_segments = [SkippedSegment(path="/d/segments/2026-01-01/w0-00000007.seg", offset=4242, reason="x")]
