@@ -28,7 +28,7 @@ app.command("collector")(collector_main.collector_command)  # the appliance (sam
 app.command("demo")(demo.demo)  # simulated agent traffic
 app.command("top")(top.top)  # live terminal UI
 app.command("dashboard")(dashboard.dashboard)  # the web dashboard's URL, opened in a browser
-commands.register(app)  # status sessions traces spans costs metrics export
+commands.register(app)  # status sessions traces spans costs metrics export fsck
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
 

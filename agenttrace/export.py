@@ -84,7 +84,10 @@ def _csv_row(rec: SpanRecord) -> list[Any]:
 def iter_csv(spans: Iterable[SpanLike], *, chunk_rows: int = 1000) -> Iterator[bytes]:
     """CSV with a header row (:data:`CSV_COLUMNS`), yielded in chunks of UTF-8 bytes."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the csv module quotes a field only for the characters of its
+    # line terminator, so with "\n" alone a field holding a lone "\r" went out unquoted
+    # and split the row for every reader.
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for rows, span in enumerate(spans, 1):
         writer.writerow(_csv_row(as_record(span)))

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-STAGES = ("decode", "cost", "wal_append", "seal_rollup", "seal_columns", "metrics")
+STAGES = ("decode", "bounds", "cost", "wal_append", "seal_rollup", "seal_columns", "metrics")
 
 
 def _datagrams(n_spans: int, traffic: str) -> list[bytes]:
@@ -80,6 +80,10 @@ def _run_once(grams: list[bytes], data_dir: str, extra_stages: tuple[Any, ...] =
     from agenttrace.store.writer import SegmentWriter, WriterConfig
 
     decode_batch = load("decode").decode_batch
+    try:  # the range guard (agenttrace/bounds.py, compiled: _native/bounds.pyx); absent before it
+        sanitize_batch = load("bounds").sanitize_batch
+    except ImportError:
+        sanitize_batch = None
     stages = [CostStage.from_config(None), *extra_stages]  # extra: bench/guards.py adds the guards
     domain = DomainCounters(64)
     writer = SegmentWriter(data_dir, 0, WriterConfig())
@@ -114,6 +118,10 @@ def _run_once(grams: list[bytes], data_dir: str, extra_stages: tuple[Any, ...] =
         for i in range(0, len(grams), batch):
             t0 = clock()
             good, _errors = decode_batch(grams[i : i + batch])
+            tb = clock()
+            if sanitize_batch is not None:
+                sanitize_batch(good, time.time_ns())
+            tb1 = clock()
             all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
             t1 = clock()
             for stage in stages:
@@ -125,7 +133,8 @@ def _run_once(grams: list[bytes], data_dir: str, extra_stages: tuple[Any, ...] =
             domain.observe(all_spans)
             t4 = clock()
             spans_total += len(all_spans)
-            split["decode"] += t1 - t0
+            split["decode"] += t1 - t0 - (tb1 - tb)
+            split["bounds"] += tb1 - tb
             split["cost"] += t2 - t1
             split["wal_append"] += t3 - t2
             split["metrics"] += t4 - t3

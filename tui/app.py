@@ -25,7 +25,9 @@ from .client import CollectorClient, CollectorUnreachable
 from .models import LiveSnapshot
 from .screens import HelpScreen, MainScreen
 
-__all__ = ["AgentTraceTop"]
+__all__ = ["DAMAGE_NOTE", "AgentTraceTop"]
+
+DAMAGE_NOTE = "store damaged"  # the banner's words for damaged segments (not retried: not a connection problem)
 
 
 class AgentTraceTop(App[None]):
@@ -124,15 +126,26 @@ class AgentTraceTop(App[None]):
     async def refresh_slow(self) -> None:
         """Fetch sessions, per-kind percentiles and today's cost once and show them."""
         problems: list[str] = []
+        damaged: dict[str, Any] = {}
         sessions = await self._guard(self.client.sessions(since=self.active_since), problems)
+        damaged.update((d.path, d) for d in self.client.last_skipped)
         if sessions is not None:
             self.main.show_sessions(sessions, self.now())
             latency = await self._guard(self.client.performance(), problems)
+            damaged.update((d.path, d) for d in self.client.last_skipped)
             if latency is not None:
                 self.main.show_latency(latency)
             costs = await self._guard(self.client.costs_today(), problems)
+            damaged.update((d.path, d) for d in self.client.last_skipped)
             if costs is not None:
                 self.main.show_costs_today(costs)
+        if damaged:
+            first = next(iter(damaged.values()))
+            more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+            problems.append(
+                f"{DAMAGE_NOTE}: {first.path} at offset {first.offset}{more}; "
+                "figures leave it out (agenttrace fsck --repair)"
+            )
         self._report("slow", problems[0] if problems else None)
 
     def now(self) -> float:

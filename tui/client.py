@@ -72,6 +72,7 @@ class CollectorClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.last_skipped: list[Any] = []  # skipped_segments of the last query answer
         key = api_key if api_key is not None else os.environ.get("AGENTTRACE_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._http = httpx.AsyncClient(
@@ -131,9 +132,12 @@ class CollectorClient:
 
     def _decode(self, raw: bytes, typ: type[T]) -> T:
         try:
-            return msgspec.json.decode(raw, type=typ)
+            result = msgspec.json.decode(raw, type=typ)
         except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
             raise CollectorUnreachable(self.url, f"unexpected answer: {exc}", answered=True) from exc
+        # Damaged segments the answer was given without (the caller shows them).
+        self.last_skipped = list(getattr(result, "skipped_segments", None) or [])
+        return result
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -45,6 +45,7 @@ union again (:mod:`agenttrace.collector.metrics`).
 from __future__ import annotations
 
 import bisect
+import math
 import struct
 import time
 from collections.abc import Iterable, Mapping
@@ -54,6 +55,7 @@ from typing import Any
 import msgspec
 
 from agenttrace._native import load
+from agenttrace.bounds import REJECT_REASONS, SANITIZE_KEYS
 from agenttrace.labels import LabelCap
 from agenttrace.model import SPAN_KINDS, Span
 
@@ -100,6 +102,9 @@ SLOTS: tuple[str, ...] = (
     "appending",  # datagrams with spans in the batch; 0 when no append is under way
     "appending_first_seq",  # WAL sequence number its first record gets
     "appending_spans",
+    # Spans brought into range (agenttrace.bounds), by field and reason, and spans rejected.
+    *(f"sanitized_{field}_{reason}" for field, reason in SANITIZE_KEYS),
+    *(f"rejected_{reason}" for reason in REJECT_REASONS),
 )
 SLOT = {name: i for i, name in enumerate(SLOTS)}
 WORKER_DROP_REASONS: tuple[str, ...] = tuple(s[len("dropped_") :] for s in SLOTS if s.startswith("dropped_"))
@@ -143,6 +148,7 @@ _TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 # Bucket bounds in integer nanoseconds; bisect_left on them equals bisect_left on seconds.
 _DURATION_BOUNDS_NS = tuple(round(b * 1e9) for b in DURATION_BUCKETS)
 _KINDS = frozenset(SPAN_KINDS)
+_U64_MAX = 2**64 - 1
 
 
 class DomainCounters:
@@ -179,7 +185,8 @@ class DomainCounters:
         for service, model, typ, n in snap.tokens:
             self.tokens[(service, model, typ)] = n
         for service, model, usd in snap.cost:
-            self.cost[(service, model)] = usd
+            if math.isfinite(usd):
+                self.cost[(service, model)] = usd
         for kind, buckets, total in snap.durations:
             if len(buckets) == len(DURATION_BUCKETS) + 1:
                 self.durations[kind] = list(buckets)
@@ -270,7 +277,9 @@ class DomainCounters:
     def snapshot(self) -> DomainSnapshot:
         return DomainSnapshot(
             spans=[(*k, n) for k, n in self.spans.items()],
-            tokens=[(*k, n) for k, n in self.tokens.items()],
+            # Saturate: a u64 past its range would make every later publish (and the
+            # worker) fail; agenttrace.bounds keeps real traffic far below it.
+            tokens=[(*k, n if n <= _U64_MAX else _U64_MAX) for k, n in self.tokens.items()],
             cost=[(*k, v) for k, v in self.cost.items()],
             durations=[(k, b, self.duration_sum[k]) for k, b in self.durations.items()],
             unknown_models=self._unknown_items(),

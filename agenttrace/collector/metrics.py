@@ -30,6 +30,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from agenttrace.bounds import REJECT_REASONS, SANITIZE_KEYS
 from agenttrace.collector.counters import (
     DURATION_BUCKETS,
     LATENCY_BUCKETS,
@@ -96,6 +97,8 @@ class Totals:
     durations: dict[str, list[int]] = field(default_factory=dict)
     duration_sum: dict[str, float] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
+    sanitized: dict[tuple[str, str], int] = field(default_factory=dict)  # (field, reason) -> spans
+    rejected: dict[str, int] = field(default_factory=dict)  # reason -> spans
 
     @property
     def received(self) -> int:
@@ -146,6 +149,10 @@ def read_totals(state: CollectorState) -> Totals:
         t.spans_stored += v["spans_stored"]
         for reason in WORKER_DROP_REASONS:
             _add(t.dropped_by_reason, reason, v[f"dropped_{reason}"])
+        for key in SANITIZE_KEYS:
+            _add(t.sanitized, key, v[f"sanitized_{key[0]}_{key[1]}"])
+        for reason in REJECT_REASONS:
+            _add(t.rejected, reason, v[f"rejected_{reason}"])
         t.segments += v["segments"]
         t.store_bytes += v["store_bytes"]
         t.wal_bytes.append(v["wal_bytes"])
@@ -206,6 +213,22 @@ class PipelineCollector(Collector):
             "agenttrace_datagrams_dropped", "Datagrams received but not stored, by reason.", labels=["reason"]
         )
         for reason, n in sorted(t.dropped_by_reason.items()):
+            c.add_metric([reason], n)
+        yield c
+        c = CounterMetricFamily(
+            "agenttrace_spans_sanitized",
+            "Spans with a value out of its documented range, brought into range, by field and reason.",
+            labels=["field", "reason"],
+        )
+        for (fld, reason), n in sorted(t.sanitized.items()):
+            c.add_metric([fld, reason], n)
+        yield c
+        c = CounterMetricFamily(
+            "agenttrace_spans_dropped",
+            "Spans a worker did not store: a value no clamp can repair, by reason.",
+            labels=["reason"],
+        )
+        for reason, n in sorted(t.rejected.items()):
             c.add_metric([reason], n)
         yield c
         yield CounterMetricFamily(

@@ -12,8 +12,10 @@ spread datagrams over the rings freely. A worker therefore only:
 2. decodes each with msgspec (``agenttrace._native.load("decode")``: a compiled loop
    over the batch, or its twin) — a payload that does not decode is counted by
    reason (``bad_payload``, ``truncated``, ...) and skipped;
-3. runs the enrichment stages over the batch (``stage(spans) -> None``, edits in
-   place; cost attribution is :class:`agenttrace.pricing.CostStage` when installed);
+3. brings every span's numbers into their documented range (:mod:`agenttrace.bounds`:
+   clamped or rejected, counted by field and reason), then runs the enrichment
+   stages over the batch (``stage(spans) -> None``, edits in place; cost
+   attribution is :class:`agenttrace.pricing.CostStage` when installed);
 4. appends ``(raw, spans)`` to its :class:`~agenttrace.store.SegmentWriter`, which
    writes the WAL first, then the column builders; ``tick()`` seals by age/size.
 
@@ -128,6 +130,7 @@ class _Worker:
         self.cfg = cfg
         self.block = block
         self.decode_mod = load("decode")
+        self.sanitize_batch = load("bounds").sanitize_batch  # agenttrace.bounds, compiled
         self.stages = build_stages(cfg)
         self.domain = DomainCounters(cfg.metrics.max_label_values)
 
@@ -175,6 +178,7 @@ class _Worker:
             spans = wire.decode(raw).spans
         except WireError:
             return []
+        self.sanitize_batch([(raw, spans)], time.time_ns())  # counted when it first arrived
         self._enrich(spans)
         return spans
 
@@ -266,6 +270,9 @@ class _Worker:
             slots[SLOT["done"]] += n
         if not good:
             return
+        fixes = self.sanitize_batch(good, time.time_ns())
+        if fixes is not None:
+            self._count_fixes(fixes)
         all_spans = [s for _, spans in good for s in spans] if len(good) > 1 else good[0][1]
         self._enrich(all_spans)
         # append_batch writes a WAL record for each datagram that has spans.
@@ -294,6 +301,13 @@ class _Worker:
         slots[SLOT["done"]] += len(good)
         slots[SLOT["appending"]] = 0
         self.domain.observe(all_spans)
+
+    def _count_fixes(self, fixes: Any) -> None:
+        slots = self.block.slots
+        for (field, reason), n in fixes.sanitized.items():
+            slots[SLOT[f"sanitized_{field}_{reason}"]] += n
+        for reason, n in fixes.rejected.items():
+            slots[SLOT[f"rejected_{reason}"]] += n
 
     def _tick(self, writer: Any) -> None:
         before = _stat(writer, "segments")

@@ -1,4 +1,4 @@
-"""The read-side commands of ``agenttrace``: sessions, traces, spans, costs, metrics, export, status.
+"""The store commands of ``agenttrace``: sessions, traces, spans, costs, metrics, export, status, fsck.
 
 They ask the read layer (:func:`agenttrace.query.open_engine`, a QueryEngine)
 (read-only, no collector needed); ``status`` asks a running collector over HTTP.
@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Add the read commands to ``app`` (called once from ``agenttrace/cli.py``)."""
-    from agenttrace.commands import costs, export, metrics, sessions, spans, status, traces
+    from agenttrace.commands import costs, export, fsck, metrics, sessions, spans, status, traces
 
     app.add_typer(sessions.app, name="sessions")
     app.add_typer(traces.app, name="traces")
@@ -23,3 +23,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(metrics.app, name="metrics")
     app.command("export")(export.export)
     app.command("status")(status.status)
+    app.command("fsck")(fsck.fsck)

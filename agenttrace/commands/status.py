@@ -22,6 +22,7 @@ from agenttrace.collector.live import LiveSnapshot
 from agenttrace.commands._common import DataDirOpt, JsonOpt, store_size
 from agenttrace.format import fmt_bytes
 from agenttrace.paths import default_data_dir
+from agenttrace.query import SkippedSegment
 
 __all__ = ["CollectorStatus", "StatusReport", "StoreStatus", "probe_collector", "status"]
 
@@ -41,6 +42,8 @@ class StoreStatus(msgspec.Struct, kw_only=True):
     bytes: int = 0
     files: int = 0
     segments: int = 0
+    # Segments holding damage (unreadable, or a chunk failing its checksum): `agenttrace fsck --repair`.
+    damaged: list[SkippedSegment] = []
 
 
 class StatusReport(msgspec.Struct, kw_only=True):
@@ -81,7 +84,24 @@ def _store_status(data_dir: Path) -> StoreStatus:
         return StoreStatus(data_dir=str(data_dir), exists=False)
     size, files = store_size(data_dir)
     segments = sum(1 for _ in (data_dir / "segments").rglob("*.seg")) if (data_dir / "segments").is_dir() else 0
-    return StoreStatus(data_dir=str(data_dir), exists=True, bytes=size, files=files, segments=segments)
+    return StoreStatus(
+        data_dir=str(data_dir),
+        exists=True,
+        bytes=size,
+        files=files,
+        segments=segments,
+        damaged=_damaged(data_dir) if segments else [],
+    )
+
+
+def _damaged(data_dir: Path) -> list[SkippedSegment]:
+    from agenttrace.errors import StoreError
+    from agenttrace.query import open_engine
+
+    try:
+        return open_engine(data_dir).inventory().skipped_segments
+    except (OSError, StoreError):
+        return []
 
 
 def _print(report: StatusReport) -> None:
@@ -111,6 +131,10 @@ def _print(report: StatusReport) -> None:
         out.print(f"  {c.error}")
     if s.exists:
         out.print(f"store {s.data_dir}: {fmt_bytes(s.bytes)} in {s.segments:,} segments ({s.files:,} files)")
+        for d in s.damaged:
+            out.print(f"  [red]damaged[/red] {d.path} at offset {d.offset}: {d.reason}")
+        if s.damaged:
+            out.print(f"  run `agenttrace fsck --repair {s.data_dir}` to quarantine them and keep what reads")
     else:
         out.print(f"store {s.data_dir}: does not exist yet")
 

@@ -62,6 +62,7 @@ from agenttrace.query.results import (
 )
 from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals
 from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup, read_manifests, superseded
+from agenttrace.store.damage import DamageChecks
 from agenttrace.store.layout import list_segments
 from agenttrace.store.reader import SegmentReader, SegmentReplacedError
 from agenttrace.store.rollup import BUCKET_NS, ROLLUP_COLUMNS, TOKEN_FIELDS, Rollup, RollupRow
@@ -242,7 +243,7 @@ class _Index:
             try:
                 r = s.hour_rollup(latency)
             except (SegmentCorruptError, StoreError) as exc:
-                skipped.append(_skip(s.path, exc))
+                _add_skip(skipped, s.path, exc)
                 continue
             old.rollup.merge(r, sketch=latency)
             old.members[s.path] = s.stamp
@@ -275,6 +276,11 @@ def _skip(path: str, exc: Exception) -> SkippedSegment:
     if isinstance(exc, SegmentCorruptError):
         return SkippedSegment(path=path, offset=exc.offset, reason=exc.detail)
     return SkippedSegment(path=path, offset=0, reason=str(exc))
+
+
+def _add_skip(skipped: list[SkippedSegment], path: str, exc: Exception) -> None:
+    if all(s.path != path for s in skipped):  # already reported (e.g. by the damage check)
+        skipped.append(_skip(path, exc))
 
 
 def _decompose(lo: int | None, hi: int | None, levels: Sequence[str]) -> list[tuple[str, int | None, int | None]]:
@@ -311,13 +317,22 @@ class SegmentQueryEngine(ReportMethods):
         self._clock = clock
         self._segs: dict[str, _Seg] = {}
         self._bad: dict[str, tuple[tuple[int, int, int], SkippedSegment]] = {}
+        # Live segments whose footer reads but a chunk does not: answered from what
+        # reads, and reported for every query whose time range they overlap.
+        self._damaged: dict[str, tuple[_Seg, SkippedSegment]] = {}
+        self._checks: Any = None  # damage.DamageChecks, opened on first use
         self._index = _Index(self.data_dir)
         self._lock = threading.RLock()
 
     # --- segment set -------------------------------------------------------------
 
-    def segments(self) -> tuple[list[_Seg], list[SkippedSegment]]:
-        """Live segments (not superseded by a compacted one) and the corrupt ones left out."""
+    def segments(
+        self, since_ns: int | None = None, until_ns: int | None = None
+    ) -> tuple[list[_Seg], list[SkippedSegment]]:
+        """Live segments (not superseded by a compacted one), and the damaged ones: those
+        left out (footer unreadable) and live ones holding a damaged chunk whose start
+        times overlap ``[since_ns, until_ns)`` (every query over that range must say so,
+        even one answered from rollups that never touch the chunk)."""
         with self._lock:
             # Manifests first, then the listing: a compaction that finishes in between
             # deleted its sources before its manifest, so no source is listed unmasked.
@@ -341,6 +356,13 @@ class SegmentQueryEngine(ReportMethods):
                     continue
                 try:
                     live[path] = _Seg(path, stamp, SegmentReader(path))
+                    if self._checks is None:
+                        self._checks = DamageChecks(self.data_dir)
+                    fault = self._checks.check(live[path].reader, st.st_size, st.st_mtime_ns)
+                    if fault is not None:
+                        self._damaged[path] = (live[path], _skip(path, fault))
+                    else:
+                        self._damaged.pop(path, None)
                 except SegmentCorruptError as exc:
                     bad[path] = (stamp, _skip(path, exc))
                 except StoreError as exc:
@@ -351,8 +373,17 @@ class SegmentQueryEngine(ReportMethods):
                     live.pop(p, None)
                     bad.pop(p, None)
             self._segs, self._bad = live, bad
+            for p in [p for p in self._damaged if p not in live]:
+                del self._damaged[p]
+            if self._checks is not None:
+                self._checks.keep_only(set(live) | set(bad))
+                self._checks.save()
             segs = sorted(live.values(), key=lambda s: (s.min_start, s.path))
-            return segs, [b for _, b in bad.values()]
+            skipped = [b for _, b in bad.values()]
+            for seg, fault in self._damaged.values():
+                if (since_ns is None or seg.max_start >= since_ns) and (until_ns is None or seg.min_start < until_ns):
+                    skipped.append(fault)
+            return segs, skipped
 
     def inventory(self) -> StoreInventory:
         """How many live segments are readable, and the corrupt ones left out."""
@@ -398,7 +429,7 @@ class SegmentQueryEngine(ReportMethods):
             raise _Replaced from None
         except (SegmentCorruptError, StoreError) as exc:
             if os.path.exists(seg.path):  # else: deleted by retention or compaction meanwhile
-                skipped.append(_skip(seg.path, exc))
+                _add_skip(skipped, seg.path, exc)
             return None
 
     def _spans_at(self, seg: _Seg, rows: list[int], skipped: list[SkippedSegment]) -> list[Span]:
@@ -408,7 +439,7 @@ class SegmentQueryEngine(ReportMethods):
             raise _Replaced from None
         except (SegmentCorruptError, StoreError) as exc:
             if os.path.exists(seg.path):
-                skipped.append(_skip(seg.path, exc))
+                _add_skip(skipped, seg.path, exc)
             return []
 
     # --- traces ------------------------------------------------------------------
@@ -430,7 +461,7 @@ class SegmentQueryEngine(ReportMethods):
                 raise _Replaced from None
             except (SegmentCorruptError, StoreError) as exc:
                 if os.path.exists(seg.path):  # else: deleted by retention or compaction meanwhile
-                    skipped.append(_skip(seg.path, exc))
+                    _add_skip(skipped, seg.path, exc)
                 continue
             if rows:
                 out += self._spans_at(seg, rows, skipped)
@@ -489,7 +520,7 @@ class SegmentQueryEngine(ReportMethods):
         if flt.limit < 1:
             raise ValueError(f"limit must be at least 1, got {flt.limit}")
         tid = _hex_to_bytes(flt.trace_id, 16, "trace id") if flt.trace_id else None
-        segs, skipped = self.segments()
+        segs, skipped = self.segments(flt.since_ns, flt.until_ns)
         cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
         latest: dict[bytes, int] = {}  # trace id -> start of its newest matching span
         for seg in cands:
@@ -629,7 +660,7 @@ class SegmentQueryEngine(ReportMethods):
                 after = (int(c_start), bytes.fromhex(c_sid))
             except ValueError:
                 raise ValueError(f"bad cursor {flt.cursor!r}: pass the next_cursor of a previous page") from None
-        segs, skipped = self.segments()
+        segs, skipped = self.segments(flt.since_ns, flt.until_ns)
         cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
         want = flt.limit + 1  # one more than a page tells whether there is a next page
         best: list[tuple[int, bytes, int, int]] = []  # min-heap of (start, span_id, seg#, row)
@@ -708,7 +739,7 @@ class SegmentQueryEngine(ReportMethods):
         """Sessions with spans starting in ``[since_ns, until_ns)``, most recently active
         first; their figures count the spans in that range."""
         flt = SpanFilter(since_ns=since_ns, until_ns=until_ns, service=service, user_id=user_id)
-        segs, skipped = self.segments()
+        segs, skipped = self.segments(since_ns, until_ns)
         accs = self._session_accs(segs, flt, skipped)
         out = sorted(
             (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
@@ -790,7 +821,7 @@ class SegmentQueryEngine(ReportMethods):
         time_dims = [d for d in TIME_DIMS if d in group_by]
         finest = time_dims[0] if time_dims else None
         levels = _LEVELS[_LEVELS.index(finest) :] if finest else _LEVELS
-        segs, skipped = self.segments()
+        segs, skipped = self.segments(lo, hi)
         used_rollups = used_columns = False
         key_ok = self._key_filter(flt)
         if any(getattr(flt, f) is not None for f in _COLUMN_ONLY):
@@ -833,7 +864,7 @@ class SegmentQueryEngine(ReportMethods):
                         try:
                             sources.append(seg.rollup())
                         except (SegmentCorruptError, StoreError) as exc:
-                            skipped.append(_skip(seg.path, exc))
+                            _add_skip(skipped, seg.path, exc)
             else:
                 with self._lock:
                     sources = self._index.levels(segs, level, skipped, latency)

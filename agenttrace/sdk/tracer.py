@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from agenttrace.bounds import MAX_COST_USD, clamp_tokens
 from agenttrace.model import Status, Usage
 from agenttrace.sdk.context import RemoteParent, current_span_var, parse_traceparent, session_var
 
@@ -281,17 +282,20 @@ class LiveSpan:
         provider reported and the service tier used."""
         extra = self._x()
         if usage is None:
+            # Clamped here already (the collector would clamp and count them anyway).
             usage = Usage(
-                int(input_tokens),
-                int(output_tokens),
-                int(cache_read_tokens),
-                int(cache_write_tokens),
-                int(reasoning_tokens),
-                int(cache_write_1h_tokens),
+                clamp_tokens(int(input_tokens)),
+                clamp_tokens(int(output_tokens)),
+                clamp_tokens(int(cache_read_tokens)),
+                clamp_tokens(int(cache_write_tokens)),
+                clamp_tokens(int(reasoning_tokens)),
+                clamp_tokens(int(cache_write_1h_tokens)),
             )
         extra["usage"] = usage
         if cost_usd is not None:
-            extra["cost_usd"] = float(cost_usd)
+            cost = float(cost_usd)
+            if 0.0 <= cost <= MAX_COST_USD:  # NaN, inf and negatives are no cost at all
+                extra["cost_usd"] = cost
         if service_tier:
             extra["service_tier"] = str(service_tier)
 

@@ -2,17 +2,19 @@
 
 ::
 
-    header  "ATWL" u16 version u16 flags u64 base_seq                 16 bytes
-    record  u32 len | u32 crc32(seq ‖ payload) | u64 seq | payload     16 + len bytes
+    header  "ATWL" u16 version u16 flags u64 base_seq                          16 bytes
+    record  "ATWR" | u32 len | u32 crc32(len ‖ seq ‖ payload) | u64 seq | payload   20 + len
 
-Records are numbered ``base_seq, base_seq + 1, ...`` without gaps; the numbers go on
-across rotations (a rotated WAL starts at the next number), so a segment's footer can
-say which records it holds and a replay after a crash skips exactly those.
+Records are numbered ``base_seq, base_seq + 1, ...``; the numbers go on across
+rotations (a rotated WAL starts at the next number), so a segment's footer can say
+which records it holds and a replay after a crash skips exactly those.
 
-A scan stops at the first record that is short, too long, out of sequence or fails
-its CRC: that is the torn tail of a write the process did not finish, and
-:meth:`Wal.open` cuts it off (and keeps a copy beside the log when valid-looking bytes
-follow it, since that means damage in the middle rather than a torn tail).
+A scan skips a record that is short, too long, out of sequence or fails its CRC and
+resynchronises on the next ``ATWR`` sync marker that starts a good record, so damage
+in the middle loses only the damaged record. Bad bytes after the last good record are
+the torn tail of a write the process did not finish: :meth:`Wal.open` cuts them off.
+Version 1 logs (no sync marker) are still read, and rewritten as version 2 on open;
+``*.wal.tail-*`` side files that version 1 wrote for damage are re-imported.
 
 >>> import tempfile, os
 >>> d = tempfile.mkdtemp()
@@ -48,6 +50,8 @@ __all__ = [
     "WAL_HEADER",
     "WAL_MAGIC",
     "WAL_RECORD",
+    "WAL_RECORD_V1",
+    "WAL_SYNC",
     "WAL_VERSION",
     "Wal",
     "WalRecord",
@@ -58,10 +62,16 @@ __all__ = [
 log = logging.getLogger("agenttrace.store.wal")
 
 WAL_MAGIC = b"ATWL"
-WAL_VERSION = 1
+WAL_VERSION = 2
+WAL_SYNC = b"ATWR"
 WAL_HEADER = struct.Struct("<4sHHQ")  # magic, version, flags, base_seq
-WAL_RECORD = struct.Struct("<IIQ")  # payload length, crc32(seq ‖ payload), seq
+WAL_RECORD = struct.Struct("<4sIIQ")  # sync, payload length, crc32(len ‖ seq ‖ payload), seq
+WAL_RECORD_V1 = struct.Struct("<IIQ")  # payload length, crc32(seq ‖ payload), seq
 _SEQ = struct.Struct("<Q")
+_LEN_SEQ = struct.Struct("<IQ")
+# How far past the last good number a v1 record found by resynchronising may be numbered
+# (v1 has no sync marker: the number is what makes a candidate plausible).
+_V1_RESYNC_SPAN = 1 << 20
 MAX_RECORD = 16 << 20  # a datagram is at most 64 KiB; anything past 16 MiB is damage
 FSYNC_POLICIES = ("batch", "interval", "none")
 
@@ -81,25 +91,31 @@ class WalScan(msgspec.Struct):
     records: list[WalRecord]
     valid_end: int  # byte offset just past the last good record
     size: int  # file size; > valid_end means a torn or damaged tail
-    problem: str = ""  # why the scan stopped before the end of the file
+    problem: str = ""  # what was wrong with the last bad bytes found
+    damaged: list[tuple[int, int]] = []  # (offset, length) of bad bytes between good records
+    version: int = WAL_VERSION
 
     @property
     def next_seq(self) -> int:
         return self.records[-1].seq + 1 if self.records else self.base_seq
 
 
-def _crc(seq: int, payload: bytes | memoryview) -> int:
+def _crc(length: int, seq: int, payload: bytes | memoryview) -> int:
+    return zlib.crc32(payload, zlib.crc32(_LEN_SEQ.pack(length, seq)))
+
+
+def _crc_v1(seq: int, payload: bytes | memoryview) -> int:
     return zlib.crc32(payload, zlib.crc32(_SEQ.pack(seq)))
 
 
 def encode_records(first_seq: int, payloads: Sequence[bytes]) -> bytes:
-    """The bytes of consecutive records numbered from ``first_seq``."""
+    """The bytes of consecutive (v2) records numbered from ``first_seq``."""
     parts = []
     seq = first_seq
     for p in payloads:
         if len(p) > MAX_RECORD:
             raise ValueError(f"WAL record of {len(p)} bytes exceeds {MAX_RECORD}")
-        parts.append(WAL_RECORD.pack(len(p), _crc(seq, p), seq))
+        parts.append(WAL_RECORD.pack(WAL_SYNC, len(p), _crc(len(p), seq, p), seq))
         parts.append(p)
         seq += 1
     return b"".join(parts)
@@ -107,7 +123,7 @@ def encode_records(first_seq: int, payloads: Sequence[bytes]) -> bytes:
 
 def scan_wal(path: str | os.PathLike) -> WalScan:
     """Read a WAL file and check every record. Raises :class:`SegmentCorruptError`
-    only when the 16-byte header itself is unreadable; a bad record ends the scan."""
+    only when the 16-byte header itself is unreadable; a bad record is skipped."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         data = f.read()
@@ -116,36 +132,80 @@ def scan_wal(path: str | os.PathLike) -> WalScan:
     magic, version, _flags, base_seq = WAL_HEADER.unpack_from(data, 0)
     if magic != WAL_MAGIC:
         raise SegmentCorruptError(path, 0, "not a WAL file (bad magic)")
-    if version != WAL_VERSION:
-        raise SegmentCorruptError(path, 4, f"WAL version {version} is not supported (this reader knows 1)")
-    records = []
-    pos = WAL_HEADER.size
-    expect = base_seq
+    if version not in (1, 2):
+        raise SegmentCorruptError(path, 4, f"WAL version {version} is not supported (this reader knows 1 and 2)")
+    scan = scan_records(data, WAL_HEADER.size, base_seq, version)
+    scan.base_seq = base_seq
+    return scan
+
+
+def _check(data: bytes, view: memoryview, pos: int, version: int) -> tuple[int, int, str]:
+    """(seq, end, "") for a good record at ``pos``, else (-1, -1, why not)."""
+    n = len(data)
+    rec = WAL_RECORD if version == 2 else WAL_RECORD_V1
+    if pos + rec.size > n:
+        return -1, -1, "record header cut short"
+    if version == 2:
+        sync, length, crc, seq = WAL_RECORD.unpack_from(data, pos)
+        if sync != WAL_SYNC:
+            return -1, -1, "no record sync marker"
+    else:
+        length, crc, seq = WAL_RECORD_V1.unpack_from(data, pos)
+    if length > MAX_RECORD:
+        return -1, -1, f"record claims {length} bytes"
+    end = pos + rec.size + length
+    if end > n:
+        return -1, -1, "record payload cut short"
+    payload = view[pos + rec.size : end]
+    good = _crc(length, seq, payload) == crc if version == 2 else _crc_v1(seq, payload) == crc
+    return (seq, end, "") if good else (-1, -1, "record checksum mismatch")
+
+
+def _resync(data: bytes, view: memoryview, pos: int, last: int, version: int) -> int:
+    """Offset of the next good record after ``pos`` numbered above ``last``, or -1."""
+    if version == 2:
+        at = data.find(WAL_SYNC, pos + 1)
+        while at >= 0:
+            seq, _end, _why = _check(data, view, at, 2)
+            if seq > last:
+                return at
+            at = data.find(WAL_SYNC, at + 1)
+        return -1
+    # v1: no marker; a candidate needs a plausible number, length and a matching CRC
+    # (any number when nothing before it is known: a side file's first record).
+    top = last + _V1_RESYNC_SPAN if last >= 0 else 1 << 64
+    for at in range(pos + 1, len(data) - WAL_RECORD_V1.size + 1):
+        length, _crc32, seq = WAL_RECORD_V1.unpack_from(data, at)
+        if last < seq <= top and length <= MAX_RECORD and _check(data, view, at, 1)[0] == seq:
+            return at
+    return -1
+
+
+def scan_records(data: bytes, pos: int, base_seq: int, version: int = WAL_VERSION) -> WalScan:
+    """Scan the records in ``data[pos:]`` (the first numbered ``base_seq``), skipping
+    damage. Also reads a v1 side file's bytes (``pos=0``)."""
+    records: list[WalRecord] = []
+    damaged: list[tuple[int, int]] = []
     problem = ""
     view = memoryview(data)
+    expect = base_seq
+    valid_end = pos
     while pos < len(data):
-        if pos + WAL_RECORD.size > len(data):
-            problem = "record header cut short"
-            break
-        length, crc, seq = WAL_RECORD.unpack_from(data, pos)
-        if length > MAX_RECORD:
-            problem = f"record claims {length} bytes"
-            break
-        end = pos + WAL_RECORD.size + length
-        if end > len(data):
-            problem = "record payload cut short"
-            break
-        if seq != expect:
-            problem = f"record number {seq} where {expect} was due"
-            break
-        payload = view[pos + WAL_RECORD.size : end]
-        if _crc(seq, payload) != crc:
-            problem = "record checksum mismatch"
-            break
-        records.append(WalRecord(seq, pos, bytes(payload)))
-        expect += 1
-        pos = end
-    return WalScan(base_seq, records, pos, len(data), problem)
+        seq, end, why = _check(data, view, pos, version)
+        if seq >= expect:  # numbers only grow (a gap is where damage was, or a converted log's)
+            rec_size = WAL_RECORD.size if version == 2 else WAL_RECORD_V1.size
+            records.append(WalRecord(seq, pos, bytes(view[pos + rec_size : end])))
+            expect = seq + 1
+            pos = valid_end = end
+            continue
+        problem = why or f"record number {seq} where {expect} was due"
+        nxt = _resync(data, view, pos, expect - 1, version)
+        if nxt < 0:
+            break  # nothing good after: a torn (or damaged) tail, cut at valid_end
+        damaged.append((pos, nxt - pos))
+        log.debug("WAL damage at byte %d (%s); resynchronised at byte %d", pos, problem, nxt)
+        pos = nxt
+    return WalScan(base_seq, records, valid_end, len(data), problem, damaged, version)
 
 
 class Wal:
@@ -188,7 +248,8 @@ class Wal:
 
     def open(self, next_seq: int) -> WalScan:
         """Open (creating it if absent) and recover the log: cut a torn tail, return
-        the good records. ``next_seq`` numbers the first record of a new log."""
+        the good records (also those after damage). ``next_seq`` numbers the first
+        record of a new log. A version 1 log is rewritten as version 2."""
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         try:
             scan = scan_wal(self.path)
@@ -202,7 +263,18 @@ class Wal:
             log.error("WAL %s is unreadable (%s); moved to %s and started a new log", self.path, exc.detail, aside)
             self._create(next_seq)
             return WalScan(next_seq, [], WAL_HEADER.size, WAL_HEADER.size, problem=exc.detail)
-        if scan.valid_end < scan.size:
+        for offset, length in scan.damaged:
+            log.error(
+                "WAL %s is damaged at byte %d (%d bytes, %s); the records after it are kept",
+                self.path,
+                offset,
+                length,
+                scan.problem,
+            )
+        if scan.version != WAL_VERSION:
+            self._convert(scan)
+            scan = scan_wal(self.path)
+        elif scan.valid_end < scan.size:
             self._cut_tail(scan)
         self._fd = self._open(self.path, os.O_WRONLY | os.O_APPEND, 0o644)
         self._size = scan.valid_end
@@ -213,30 +285,66 @@ class Wal:
             self.rotate(next_seq)
         return scan
 
+    def _convert(self, scan: WalScan) -> None:
+        """Rewrite a version 1 log as version 2 (same base and good records), atomically."""
+        if scan.valid_end < scan.size:
+            self.truncated_bytes += scan.size - scan.valid_end
+        tmp = self.path + ".tmp"
+        body = b"".join(encode_records(r.seq, [r.data]) for r in scan.records)
+        with open(tmp, "wb") as f:
+            f.write(WAL_HEADER.pack(WAL_MAGIC, WAL_VERSION, 0, scan.base_seq) + body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(os.path.dirname(self.path) or ".")
+        log.info("WAL %s: converted from version %d to %d", self.path, scan.version, WAL_VERSION)
+
     def _cut_tail(self, scan: WalScan) -> None:
+        # Nothing good follows valid_end (a scan resynchronises past damage), so this is
+        # an append the process did not finish, or damage past the last record.
         dropped = scan.size - scan.valid_end
-        with open(self.path, "rb") as f:
-            f.seek(scan.valid_end)
-            tail = f.read()
-        # A torn write leaves at most one partial record; more than that is damage.
-        if len(tail) >= WAL_RECORD.size:
-            length = WAL_RECORD.unpack_from(tail, 0)[0]
-            if WAL_RECORD.size + length < len(tail):
-                aside = f"{self.path}.tail-{scan.valid_end}-{time.time_ns()}"
-                with open(aside, "wb") as f:
-                    f.write(tail)
-                log.error(
-                    "WAL %s is damaged at byte %d (%s); kept the rest in %s",
-                    self.path,
-                    scan.valid_end,
-                    scan.problem,
-                    aside,
-                )
         os.truncate(self.path, scan.valid_end)
         self.truncated_bytes += dropped
         log.warning(
             "WAL %s: cut %d bytes of torn tail at byte %d (%s)", self.path, dropped, scan.valid_end, scan.problem
         )
+
+    def import_side_files(self, sealed_before: Callable[[int], int]) -> list[WalRecord]:
+        """Append the intact records of ``<wal>.tail-<offset>-<time_ns>`` side files
+        (written by version 1 for damage in the middle) as new records, then remove the
+        files. ``sealed_before(time_ns)`` is the last record number sealed before the
+        side file was written: only records numbered above it are imported (the rest
+        are in segments). Returns the appended records."""
+        directory = os.path.dirname(self.path) or "."
+        prefix = os.path.basename(self.path) + ".tail-"
+        imported: list[WalRecord] = []
+        for name in sorted(os.listdir(directory)):
+            if not name.startswith(prefix):
+                continue
+            side = os.path.join(directory, name)
+            try:
+                written_ns = int(name.rsplit("-", 1)[1])
+                with open(side, "rb") as f:
+                    data = f.read()
+            except (ValueError, OSError) as exc:
+                log.error("WAL side file %s cannot be read (%s); left in place", side, exc)
+                continue
+            records = _side_records(data)
+            sealed = sealed_before(written_ns)
+            payloads = [r.data for r in records if r.seq > sealed]
+            if payloads:
+                first = self._next_seq
+                self.append(payloads)
+                self.sync()
+                imported += [WalRecord(first + i, -1, p) for i, p in enumerate(payloads)]
+            os.unlink(side)
+            log.warning(
+                "WAL side file %s: re-imported %d of its %d intact records (the others were sealed)",
+                side,
+                len(payloads),
+                len(records),
+            )
+        return imported
 
     def _create(self, base_seq: int) -> None:
         tmp = self.path + ".tmp"
@@ -332,6 +440,18 @@ class Wal:
             self._dirty = False
             self.syncs += 1
         self._last_sync = self._clock()
+
+
+def _side_records(data: bytes) -> list[WalRecord]:
+    """The intact v1 records of a side file: it starts at the damaged record, so the
+    first good record is found by resynchronising."""
+    view = memoryview(data)
+    seq, _end, _why = _check(data, view, 0, 1)
+    start = 0 if seq >= 0 else _resync(data, view, 0, -1, 1)
+    if start < 0:
+        return []
+    first = WAL_RECORD_V1.unpack_from(data, start)[2]
+    return scan_records(data, start, first, version=1).records
 
 
 def _write_all(fd: int, data: bytes) -> None:

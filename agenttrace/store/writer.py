@@ -162,12 +162,14 @@ class SegmentWriter:
             self._remove_tmp_files()
             sealed_seq = self._recover_segment_state()
             scan = self._wal.open(next_seq=sealed_seq + 1)
+            # Records an older version set aside at damage in the middle of the log.
+            records = [*scan.records, *self._wal.import_side_files(self._sealed_before)]
         except OSError as exc:
             raise StoreError(f"cannot open the store in {self.data_dir}: {exc.strerror or exc}") from exc
         self.stats.wal_truncated_bytes = self._wal.truncated_bytes
         self._open = True
         self._rotated_at = self._clock()
-        for record in scan.records:
+        for record in records:
             if record.seq <= sealed_seq:
                 self.stats.skipped_records += 1
                 continue
@@ -186,7 +188,7 @@ class SegmentWriter:
                 self._seal()
             except StoreError as exc:
                 log.error("resealing the replayed WAL of worker %d failed: %s", self.worker_id, exc)
-        elif self._pending_last_seq >= 0 or scan.records:
+        elif self._pending_last_seq >= 0 or records:
             # Every record is sealed already (or decoded to nothing): trim the log.
             self._maybe_rotate(force=True)
 
@@ -392,6 +394,19 @@ class SegmentWriter:
                 if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
                     os.unlink(entry.path)
                     self.stats.removed_tmp_files += 1
+
+    def _sealed_before(self, time_ns: int) -> int:
+        """The last WAL record number held by this worker's segments sealed before ``time_ns``."""
+        from agenttrace.store.reader import SegmentReader
+
+        sealed = -1
+        for info in layout.list_segments(self.data_dir, worker=self.worker_id):
+            try:
+                if os.stat(info.path).st_mtime_ns < time_ns:
+                    sealed = max(sealed, SegmentReader(info.path).footer.wal_last_seq)
+            except (OSError, SegmentCorruptError):
+                continue
+        return sealed
 
     def _recover_segment_state(self) -> int:
         """Set the next segment number; return the last WAL record number sealed (-1: none)."""

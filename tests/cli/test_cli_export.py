@@ -110,3 +110,12 @@ def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch:
     with pytest.raises(ExportError, match=r"pip install 'agenttrace\[parquet\]'"):
         export_spans(_spans(2), tmp_path / "x.parquet", "parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_keeps_a_lone_carriage_return_inside_its_field() -> None:
+    """Found by the poison-value run (issue 20): "\r" in a name split the row in two."""
+    import io
+
+    span = Span(trace_id=b"t" * 16, span_id=b"s" * 8, name="a\rb\nc", start_ns=1, end_ns=2)
+    rows = list(csv.DictReader(io.StringIO(b"".join(iter_csv([span, span])).decode(), newline="")))
+    assert [r["name"] for r in rows] == ["a\rb\nc", "a\rb\nc"]

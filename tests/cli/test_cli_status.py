@@ -90,7 +90,14 @@ def test_json_report_has_stable_fields(server: ThreadingHTTPServer, tmp_path: Pa
     report = json.loads(result.output)
     assert report["collector"]["running"] is True
     assert report["collector"]["live"]["spans_per_s"] == 1234.5
-    assert report["store"] == {"data_dir": str(tmp_path), "exists": True, "bytes": 0, "files": 0, "segments": 0}
+    assert report["store"] == {
+        "data_dir": str(tmp_path),
+        "exists": True,
+        "bytes": 0,
+        "files": 0,
+        "segments": 0,
+        "damaged": [],
+    }
 
 
 def test_api_key_is_sent_when_given(server: ThreadingHTTPServer, tmp_path: Path) -> None:

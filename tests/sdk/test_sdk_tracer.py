@@ -95,6 +95,17 @@ def test_llm_span_records_model_usage_cost_and_tier(rec) -> None:
     assert span.output_preview == "hello"
 
 
+def test_set_usage_keeps_tokens_and_cost_in_their_documented_range(rec) -> None:
+    """The collector is the guard (agenttrace/bounds.py); the SDK does not send what it would clamp."""
+    with at.llm("a", model="m") as g:
+        g.set_usage(input_tokens=-5, output_tokens=2**64, cost_usd=float("nan"))
+    with at.llm("b", model="m") as g:
+        g.set_usage(input_tokens=1, cost_usd=-1.0)
+    spans = rec.by_name()
+    assert (spans["a"].usage.input_tokens, spans["a"].usage.output_tokens) == (0, 2**32 - 1)
+    assert spans["a"].cost_usd is None and spans["b"].cost_usd is None
+
+
 def test_previews_are_truncated_and_masked(rec) -> None:
     seen: list[str] = []
 

@@ -1,14 +1,15 @@
-"""The WAL keeps every appended record, numbers them without gaps, and survives torn writes."""
+"""The WAL keeps every appended record, numbers them, survives torn writes and damage."""
 
 from __future__ import annotations
 
 import errno
 import os
+import zlib
 
 import pytest
 
 from agenttrace.errors import ConfigError, StoreError
-from agenttrace.store.wal import WAL_HEADER, WAL_RECORD, Wal, scan_wal
+from agenttrace.store.wal import WAL_HEADER, WAL_RECORD, WAL_RECORD_V1, WAL_VERSION, Wal, scan_wal
 
 
 class FakeClock:
@@ -59,7 +60,7 @@ def test_every_torn_tail_is_cut_and_the_log_goes_on(tmp_path):
         assert [r.data for r in scan_wal(path).records][-1] == b"after"
 
 
-def test_a_flipped_bit_ends_the_scan_at_that_record(tmp_path):
+def test_a_flipped_bit_loses_only_the_record_it_hits(tmp_path):
     path = tmp_path / "w.wal"
     wal = Wal(path, fsync="none")
     wal.open(next_seq=0)
@@ -67,17 +68,20 @@ def test_a_flipped_bit_ends_the_scan_at_that_record(tmp_path):
     wal.close()
     whole = path.read_bytes()
     records = scan_wal(path).records
-    for bit in range(records[2].offset * 8, len(whole) * 8, 7):
+    for bit in range(records[1].offset * 8, len(whole) * 8, 7):
         damaged = bytearray(whole)
         damaged[bit // 8] ^= 1 << (bit % 8)
         path.write_bytes(damaged)
         scan = scan_wal(path)
         broken = max(i for i, r in enumerate(records) if r.offset * 8 <= bit)
-        assert [r.seq for r in scan.records] == list(range(broken)), bit
+        assert [r.seq for r in scan.records] == [i for i in range(4) if i != broken], bit
+        assert [r.data for r in scan.records] == [p for i, p in enumerate(_payloads(4)) if i != broken]
         assert scan.problem
+        # Damage before the last record is in the middle: the scan names it and goes on.
+        assert bool(scan.damaged) == (broken < 3), bit
 
 
-def test_damage_in_the_middle_keeps_the_rest_beside_the_log(tmp_path):
+def test_damage_in_the_middle_keeps_every_record_after_it_and_the_log_goes_on(tmp_path):
     path = tmp_path / "w.wal"
     wal = Wal(path, fsync="none")
     wal.open(next_seq=0)
@@ -86,13 +90,67 @@ def test_damage_in_the_middle_keeps_the_rest_beside_the_log(tmp_path):
     records = scan_wal(path).records
     damaged = bytearray(path.read_bytes())
     damaged[records[1].offset + WAL_RECORD.size] ^= 0xFF
+    damaged[records[2].offset + 5] ^= 0xFF  # and a damaged length of the next one
     path.write_bytes(damaged)
     wal = Wal(path, fsync="none")
-    assert [r.seq for r in wal.open(next_seq=0).records] == [0]
+    scan = wal.open(next_seq=0)
+    assert [r.seq for r in scan.records] == [0, 3]
+    assert scan.damaged == [(records[1].offset, records[3].offset - records[1].offset)]
+    assert wal.append([b"after"]) == 4
     wal.close()
-    kept = [p for p in os.listdir(tmp_path) if ".tail-" in p]
-    assert len(kept) == 1
-    assert (tmp_path / kept[0]).read_bytes() == bytes(damaged[records[1].offset :])
+    assert [r.seq for r in scan_wal(path).records] == [0, 3, 4]
+    assert not [p for p in os.listdir(tmp_path) if ".tail-" in p]
+
+
+def _v1_log(base_seq: int, payloads: list[bytes]) -> tuple[bytes, list[int]]:
+    """A version 1 log as earlier releases wrote it, and the offset of each record."""
+    out = bytearray(WAL_HEADER.pack(b"ATWL", 1, 0, base_seq))
+    offsets = []
+    for i, p in enumerate(payloads):
+        seq = base_seq + i
+        offsets.append(len(out))
+        out += WAL_RECORD_V1.pack(len(p), zlib.crc32(p, zlib.crc32(seq.to_bytes(8, "little"))), seq) + p
+    return bytes(out), offsets
+
+
+def test_a_version_1_log_is_read_resynchronised_and_rewritten_as_version_2(tmp_path):
+    path = tmp_path / "w.wal"
+    data, offsets = _v1_log(7, _payloads(4))
+    damaged = bytearray(data)
+    damaged[offsets[1] + WAL_RECORD_V1.size] ^= 0xFF
+    path.write_bytes(damaged)
+    assert [r.seq for r in scan_wal(path).records] == [7, 9, 10]
+    wal = Wal(path, fsync="none")
+    assert [r.data for r in wal.open(next_seq=0).records] == [p for i, p in enumerate(_payloads(4)) if i != 1]
+    assert wal.append([b"new"]) == 11
+    wal.close()
+    assert path.read_bytes()[4:6] == WAL_VERSION.to_bytes(2, "little")
+    assert [r.seq for r in scan_wal(path).records] == [7, 9, 10, 11]
+
+
+def test_an_old_side_file_is_re_imported_once(tmp_path):
+    """Version 1 kept everything after damage in ``<wal>.tail-<offset>-<time>``; nothing
+    read it back. Now its intact records not yet sealed are appended to the log."""
+    path = tmp_path / "w.wal"
+    data, offsets = _v1_log(0, _payloads(6))
+    tail = bytearray(data[offsets[2] :])
+    tail[WAL_RECORD_V1.size] ^= 0xFF  # record 2 is the damaged one
+    (tmp_path / "w.wal.tail-123-1000").write_bytes(bytes(tail))
+    wal = Wal(path, fsync="none")
+    wal.open(next_seq=0)
+    asked = []
+
+    def sealed_before(t: int) -> int:
+        asked.append(t)
+        return 3  # records up to 3 were in segments when the side file was written
+
+    imported = wal.import_side_files(sealed_before)
+    assert asked == [1000]
+    assert [r.data for r in imported] == _payloads(6)[4:]
+    assert not (tmp_path / "w.wal.tail-123-1000").exists()
+    assert wal.import_side_files(sealed_before) == []
+    wal.close()
+    assert [r.data for r in scan_wal(path).records] == _payloads(6)[4:]
 
 
 def test_rotation_empties_the_log_and_keeps_numbering(tmp_path):

@@ -266,3 +266,28 @@ def test_monochrome_terminal_is_detected(anyio_backend: str, term: str, colours:
     env = {**os.environ, "TERM": term}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert proc.stdout.strip() == str(colours)
+
+
+async def test_a_damaged_segment_behind_the_figures_shows_in_the_banner(
+    collector: RecordedCollector, monkeypatch
+) -> None:
+    """Issue 20: every read whose range holds damaged data says so, the TUI included."""
+    from agenttrace.query import SkippedSegment
+
+    report = recorded.costs_today()
+    report.skipped_segments = [SkippedSegment(path="/d/segments/2026-01-01/w0-00000007.seg", offset=4242, reason="x")]
+    monkeypatch.setattr(recorded, "costs_today", lambda: report)
+    app = make_app(collector.url, poll=False)
+    async with app.run_test(size=(160, 24)):
+        await app.refresh_live()
+        await app.refresh_slow()
+        banner = app.main.query_one(Banner)
+        assert banner.shown
+        assert app.unreachable == (
+            "store damaged: /d/segments/2026-01-01/w0-00000007.seg at offset 4242; "
+            "figures leave it out (agenttrace fsck --repair)"
+        )
+        assert "today $150.07" in screen_text(app)  # the rest still answers
+        monkeypatch.setattr(recorded, "costs_today", lambda: msgspec.structs.replace(report, skipped_segments=[]))
+        await app.refresh_slow()
+        assert not banner.shown

@@ -11,8 +11,8 @@ import re
 import time
 
 import pytest
-from conftest import API_KEY, open_page
 from playwright.sync_api import expect
+from web_helpers import API_KEY, open_page
 
 from agenttrace.model import Span, Usage
 

@@ -8,7 +8,7 @@ import os
 import time
 
 import httpx
-from conftest import API_KEY
+from web_helpers import API_KEY
 
 from agenttrace.model import Span, Usage
 

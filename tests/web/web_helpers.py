@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from agenttrace.model import Span, Usage
 from agenttrace.wire import batch
@@ -264,3 +265,52 @@ def big_trace(n: int = 10_000, *, service: str = "big-agent") -> tuple[str, list
             )
         i += 1
     return tid.hex(), spans
+
+
+CHROMIUM = os.environ.get("AGENTTRACE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+API_KEY = "web-test-key-0123456789"
+
+
+class PageWatch:
+    """What a page did that a user would call broken: console errors, uncaught
+    exceptions, failed requests, and any request to a host other than the collector."""
+
+    def __init__(self, page: object, allowed_netloc: str) -> None:
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.urls: list[str] = []
+        self.allowed = allowed_netloc
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("request", self._request)
+
+    def _console(self, msg: object) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text}")
+
+    def _request(self, req: object) -> None:
+        self.urls.append(req.url)
+        parts = urlsplit(req.url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.netloc != self.allowed:
+            self.foreign.append(req.url)
+
+    def assert_clean(self) -> None:
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+        assert self.errors == [], "\n".join(self.errors)
+
+
+def open_page(browser: object, base_url: str) -> tuple[object, object, PageWatch]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    return ctx, page, PageWatch(page, urlsplit(base_url).netloc)

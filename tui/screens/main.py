@@ -68,7 +68,8 @@ class MainScreen(Screen[None]):
         if message is None:
             banner.clear()
         else:
-            banner.alert(message + " · retrying")
+            # A damaged store is not a connection problem: nothing to retry.
+            banner.alert(message if message.startswith("store damaged") else message + " · retrying")
 
     def show_paused(self, paused: bool) -> None:
         self.query_one(HealthBar).set_paused(paused)
