@@ -19,6 +19,7 @@ from web_helpers import (
     CHROMIUM_ARGS,
     SDK_SPANS,
     Collector,
+    PageWatch,
     big_trace,
     history,
     open_page,
