@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from agenttrace import commands, demo, service
+from agenttrace.coding import cli as coding_cli
 from agenttrace.collector import main as collector_main
 from agenttrace.commands import top
 from agenttrace.pricing import cli as pricing_cli
@@ -30,6 +31,7 @@ app.command("top")(top.top)  # live terminal UI
 commands.register(app)  # status sessions traces spans costs metrics export
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
+app.command("wrap", context_settings=coding_cli.WRAP_CONTEXT)(coding_cli.wrap)  # run a coding agent as a session
 
 
 def main() -> None:
