@@ -32,6 +32,7 @@ commands.register(app)  # status sessions traces spans costs metrics export
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
 app.command("wrap", context_settings=coding_cli.WRAP_CONTEXT)(coding_cli.wrap)  # run a coding agent as a session
+app.add_typer(coding_cli.import_app, name="import")  # claude-code codex transcripts
 
 
 def main() -> None:

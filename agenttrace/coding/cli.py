@@ -76,3 +76,79 @@ def wrap(
         print(f"agenttrace wrap: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     raise typer.Exit(status)
+
+
+import_app = typer.Typer(help="Import coding agents' session transcripts as sessions.", no_args_is_help=True)
+
+
+def _import(
+    source: str, path: str | None, endpoint: str | None, data_dir: str | None, watch: bool, interval: str
+) -> None:
+    import os
+    from pathlib import Path
+
+    from agenttrace.coding import importers
+    from agenttrace.paths import default_data_dir
+    from agenttrace.sdk.config import DEFAULT_ENDPOINT
+
+    root = Path(path).expanduser() if path else importers.SOURCES[source].default_path()
+    if not root.exists():
+        print(f"agenttrace import {source}: {root} does not exist", file=sys.stderr)
+        raise typer.Exit(2)
+    state_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    try:
+        sender = importers.SpanSender(endpoint or os.environ.get("AGENTTRACE_ENDPOINT") or DEFAULT_ENDPOINT)
+    except Exception as exc:
+        print(f"agenttrace import {source}: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+    def report(r: importers.ImportResult) -> None:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(r.by_kind.items())) or "nothing new"
+        print(f"{source}: {r.files} files, {r.lines} new lines, {r.spans} spans ({kinds})", flush=True)
+
+    try:
+        if watch:
+            importers.watch(source, root, sender, state_dir, interval_s=parse_duration(interval), on_pass=report)
+        else:
+            result = importers.import_once(source, root, sender, state_dir)
+            report(result)
+            if result.bad_lines:
+                print(f"{source}: skipped {result.bad_lines} lines that are not JSON objects", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"agenttrace import {source}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        sender.close()
+
+
+_PATH_ARG = typer.Argument(None, help="A transcript file or a directory of them (default: the agent's own).")
+_ENDPOINT = typer.Option(None, "--endpoint", help="Collector datagram endpoint (default: $AGENTTRACE_ENDPOINT).")
+_DATA_DIR = typer.Option(None, "--data-dir", help="Where the import state is kept (default: the data directory).")
+_WATCH = typer.Option(False, "--watch", help="Keep following the files as they grow (Ctrl-C to stop).")
+_INTERVAL = typer.Option("2s", "--interval", help="How often --watch looks for new lines.")
+
+
+@import_app.command("claude-code")
+def import_claude_code(
+    path: str | None = _PATH_ARG,
+    endpoint: str | None = _ENDPOINT,
+    data_dir: str | None = _DATA_DIR,
+    watch: bool = _WATCH,
+    interval: str = _INTERVAL,
+) -> None:
+    """Claude Code transcripts (default ~/.claude/projects): LLM spans per response, tool spans per tool use."""
+    _import("claude-code", path, endpoint, data_dir, watch, interval)
+
+
+@import_app.command("codex")
+def import_codex(
+    path: str | None = _PATH_ARG,
+    endpoint: str | None = _ENDPOINT,
+    data_dir: str | None = _DATA_DIR,
+    watch: bool = _WATCH,
+    interval: str = _INTERVAL,
+) -> None:
+    """Codex session files (default ~/.codex/sessions): LLM spans per turn's usage, tool spans per call."""
+    _import("codex", path, endpoint, data_dir, watch, interval)
