@@ -27,7 +27,7 @@ from typing import Any
 from agenttrace.model import Span, Status, Usage
 from agenttrace.sdk.integrations.anthropic import usage_from_anthropic
 
-__all__ = ["ClaudeCodeParser", "CodexParser", "derived_id", "parse_time_ns"]
+__all__ = ["ClaudeCodeParser", "CodexParser", "derived_id", "parse_time_ns", "tool_kind"]
 
 _PREVIEW = 500
 # Claude Code tools that act on one file, and what they do to it.
@@ -59,7 +59,7 @@ def _preview(value: Any) -> str:
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
 
 
-def _tool_kind(name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def tool_kind(name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The span kind of a tool call and the typed attributes readers list (files, commands)."""
     if name in _FILE_TOOLS and isinstance(args.get("file_path") or args.get("notebook_path"), str):
         return "file", {
@@ -202,7 +202,7 @@ class ClaudeCodeParser:
             return None
         end = ts or call["start"] or 0
         start = call["start"] if call["start"] is not None and call["start"] <= end else end
-        kind, typed = _tool_kind(call["name"], call["input"])
+        kind, typed = tool_kind(call["name"], call["input"])
         is_error = bool(block.get("is_error"))
         return Span(
             trace_id=derived_id(f"claude-code:trace:{call['session']}", 16),
@@ -343,7 +343,7 @@ class CodexParser:
         args = args if isinstance(args, dict) else {"input": args}
         end = ts or call["start"] or 0
         start = call["start"] if call["start"] is not None and call["start"] <= end else end
-        kind, typed = _tool_kind(call["name"], args)
+        kind, typed = tool_kind(call["name"], args)
         failed = False
         if isinstance(output, str):
             try:

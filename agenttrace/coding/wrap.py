@@ -102,10 +102,13 @@ def child_environment(
     _set_default(env, "OTEL_METRICS_EXPORTER", "otlp")
     resource = env.get("OTEL_RESOURCE_ATTRIBUTES", "")
     keys = {part.split("=", 1)[0].strip() for part in resource.split(",") if "=" in part}
-    if "session.id" not in keys:
-        env["OTEL_RESOURCE_ATTRIBUTES"] = (
-            f"{resource},session.id={session_id}" if resource else f"session.id={session_id}"
-        )
+    added = [] if "session.id" in keys else [f"session.id={session_id}"]
+    if traceparent and "agenttrace.traceparent" not in keys:
+        # Read back by agenttrace.coding.telemetry: the agent's events become children of
+        # wrap's span (the W3C value holds no ',' or '=', so it needs no escaping here).
+        added.append(f"agenttrace.traceparent={traceparent}")
+    if added:
+        env["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(([resource] if resource else []) + added)
     # Claude Code (monitoring-usage docs): telemetry is off until this is 1; it reads the
     # OTEL_* exporter variables above.
     _set_default(env, "CLAUDE_CODE_ENABLE_TELEMETRY", "1")

@@ -121,7 +121,8 @@ def test_wrap_records_the_run_commits_files_and_joins_the_childs_spans(repo: Pat
     assert env["TRACEPARENT"] == f"00-{root.trace_id.hex()}-{root.span_id.hex()}-01"
     assert env["AGENTTRACE_ENDPOINT"] == udp_sink.endpoint
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:14318"
-    assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"session.id={root.session_id}"
+    resource = f"session.id={root.session_id},agenttrace.traceparent={env['TRACEPARENT']}"
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == resource
     assert env["CLAUDE_CODE_ENABLE_TELEMETRY"] == "1"
     assert env["OTEL_LOGS_EXPORTER"] == "console"  # the user's own value kept
     assert env["OTEL_METRICS_EXPORTER"] == "otlp"
