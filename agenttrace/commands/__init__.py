@@ -23,3 +23,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(metrics.app, name="metrics")
     app.command("export")(export.export)
     app.command("status")(status.status)
+    from agenttrace.commands import gitlinks
+
+    app.command("git-links")(gitlinks.git_links)

@@ -1,0 +1,180 @@
+"""End to end through a real collector: `agenttrace wrap` and `agenttrace import` send
+over UDP into the ring → worker → WAL → store path; `git-links`, `costs --by commit`,
+`sessions show` and `GET /api/v1/git-links/by-commit/{sha}` read what was stored."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agenttrace.query import open_engine
+
+AGENTTRACE = str(Path(sys.executable).parent / "agenttrace")
+COLLECTOR = str(Path(sys.executable).parent / "agenttrace-collector")
+FIXTURES = Path(__file__).parent / "fixtures"
+CLAUDE_SESSION = "7f0c2a9e-5d1b-4c3e-9a8f-1b2c3d4e5f60"
+
+
+def _helper():  # -> module: tests/cli's collector helpers (free ports, readiness)
+    name = "agenttrace_tests_collector_fixture"
+    if name not in sys.modules:
+        path = Path(__file__).parents[1] / "cli" / "collector_fixture.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+# The "agent": two model calls, each followed by a commit (a second apart, as git keeps
+# whole seconds), then a failing test command.
+AGENT = r"""
+import subprocess, time
+import agenttrace as at
+def commit(name, text):
+    open(name, "w").write(text)
+    subprocess.run(["git", "add", name], check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "add " + name], check=True)
+with at.llm("write parser", model="gpt-4o", provider="openai") as g:
+    g.set_usage(input_tokens=1_000_000, output_tokens=0)
+commit("parser.py", "a\nb\n")
+time.sleep(1.1)
+with at.llm("write tests", model="gpt-4o", provider="openai") as g:
+    g.set_usage(input_tokens=0, output_tokens=1_000_000)
+commit("test_parser.py", "c\n")
+at.terminal_cmd("pytest -q", exit_code=1, cwd=".")
+assert at.flush(5)
+"""
+
+
+@dataclass
+class Stored:
+    data_dir: Path
+    http: str
+    session: str
+    commits: list[str]
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
+    helper = _helper()
+    base = tmp_path_factory.mktemp("e2e")
+    data_dir, log_path = base / "store", base / "collector.log"
+    udp, http = helper.free_port(helper.socket.SOCK_DGRAM), helper.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTTRACE_", "OTEL_"))}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [COLLECTOR, "--data-dir", str(data_dir), "--udp", f"127.0.0.1:{udp}", "--http", f"127.0.0.1:{http}",
+             "--unix", "off", "--workers", "1", "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        helper._wait_for_line(proc, log_path, "ready", 30.0)
+        repo = base / "repo"
+        repo.mkdir()
+        for args in (("init", "-q"), ("config", "user.email", "d@example.com"), ("config", "user.name", "D")):
+            _git(repo, *args)
+        (repo / "README.md").write_text("x\n")
+        _git(repo, "add", "README.md")
+        _git(repo, "commit", "-q", "-m", "initial")
+        run_env = {**env, "AGENTTRACE_ENDPOINT": f"udp://127.0.0.1:{udp}"}
+        done = subprocess.run(
+            [AGENTTRACE, "wrap", "--name", "builder", "--session-id", "wrap-e2e", "--", sys.executable, "-c", AGENT],
+            cwd=repo, env=run_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        done = subprocess.run(
+            [AGENTTRACE, "import", "claude-code", str(FIXTURES / "claude-code" / "projects"),
+             "--data-dir", str(base / "state")],
+            env=run_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        # wrap: agent + 2 llm + terminal + 2 git links + 2 file spans; import: 3 llm + 2 tools
+        helper._wait_until_stored(data_dir, 8 + 5, 30.0)
+        commits = _git(repo, "log", "--reverse", "--format=%H", "HEAD~2..HEAD").split()
+        yield Stored(data_dir, f"http://127.0.0.1:{http}", "wrap-e2e", commits)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _cli(stored: Stored, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AGENTTRACE, *args, "--data-dir", str(stored.data_dir)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_git_links_names_the_session_and_the_cost_of_each_commit(stored: Stored) -> None:
+    first, second = stored.commits
+    done = _cli(stored, "git-links", first[:8], "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["commit"] == first and report["message"] == "add parser.py"
+    assert report["files"] == ["parser.py"] and report["lines_added"] == 2
+    assert [s["session_id"] for s in report["sessions"]] == [stored.session]
+    assert report["sessions"][0]["user_id"] == "" and len(report["traces"]) == 1
+    # gpt-4o: 1M input tokens at the catalogue's input price, attributed to the first commit only
+    assert report["spans"] == 1 and report["tokens"]["input_tokens"] == 1_000_000
+    assert report["tokens"]["output_tokens"] == 0 and report["cost_usd"] > 0
+
+    done = _cli(stored, "costs", "--by", "commit", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["commit"]: r for r in json.loads(done.stdout)["rows"]}
+    assert set(rows) == {first, second}
+    assert rows[second]["tokens"]["output_tokens"] == 1_000_000 and rows[second]["tokens"]["input_tokens"] == 0
+    assert rows[first]["cost_usd"] == pytest.approx(report["cost_usd"])
+    assert rows[second]["cost_usd"] > rows[first]["cost_usd"]  # output tokens cost more than input
+
+    with urllib.request.urlopen(f"{stored.http}/api/v1/git-links/by-commit/{second}", timeout=10) as resp:
+        api = json.loads(resp.read())
+    assert api["commit"] == second and api["cost_usd"] == pytest.approx(rows[second]["cost_usd"])
+    assert [s["session_id"] for s in api["sessions"]] == [stored.session]
+
+
+def test_unknown_and_bad_commits_are_clear_errors(stored: Stored) -> None:
+    done = _cli(stored, "git-links", "deadbeef")
+    assert done.returncode != 0 and "no session links commit deadbeef" in done.stderr
+    done = _cli(stored, "git-links", "xyz")
+    assert done.returncode != 0 and "not a commit" in done.stderr
+    try:
+        urllib.request.urlopen(f"{stored.http}/api/v1/git-links/by-commit/deadbeef", timeout=10)
+        raise AssertionError("expected a 404")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+
+
+def test_sessions_show_lists_files_commands_and_commits(stored: Stored) -> None:
+    done = _cli(stored, "sessions", "show", stored.session)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for text in ("commits", "files touched", "commands run", "parser.py", "test_parser.py", "pytest -q"):
+        assert text in out, text
+    assert stored.commits[0][:12] in out and stored.commits[1][:12] in out
+
+
+def test_an_imported_transcript_is_stored_with_ccusages_totals(stored: Stored) -> None:
+    # ccusage 17.2.1 on the same file: 43,568 tokens, $0.023499 (see test_importers.py)
+    summary = open_engine(stored.data_dir).session(CLAUDE_SESSION).summary
+    assert summary.tokens.total_tokens == 43_568
+    assert summary.tokens.cache_read_tokens == 41_700 and summary.tokens.cache_write_tokens == 1_500
+    assert summary.cost_usd == pytest.approx(0.023499, abs=1e-6)
+    assert summary.service == "claude-code"
