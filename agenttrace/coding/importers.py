@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agenttrace import wire
-from agenttrace.coding.transcripts import ClaudeCodeParser, CodexParser
+from agenttrace.coding.transcripts import ClaudeCodeParser, CodexParser, SeenResponses
 from agenttrace.model import Span
 
 __all__ = ["SOURCES", "ImportResult", "SpanSender", "import_once", "watch"]
@@ -30,7 +30,7 @@ __all__ = ["SOURCES", "ImportResult", "SpanSender", "import_once", "watch"]
 class Source:
     name: str
     default_path: Callable[[], Path]
-    make_parser: Callable[[dict[str, Any] | None, str], Any]
+    make_parser: Callable[[dict[str, Any] | None, str, Any], Any]
 
 
 def _claude_default() -> Path:
@@ -44,8 +44,8 @@ def _codex_default() -> Path:
 
 
 SOURCES: dict[str, Source] = {
-    "claude-code": Source("claude-code", _claude_default, lambda state, key: ClaudeCodeParser(state)),
-    "codex": Source("codex", _codex_default, lambda state, key: CodexParser(state, file_key=key)),
+    "claude-code": Source("claude-code", _claude_default, lambda state, key, seen: ClaudeCodeParser(state, seen)),
+    "codex": Source("codex", _codex_default, lambda state, key, seen: CodexParser(state, file_key=key)),
 }
 
 
@@ -123,9 +123,11 @@ def import_once(
     result = result or ImportResult()
     state_path = _state_path(data_dir, source)
     state = _load_state(state_path)
+    files = state.setdefault("files", {})
+    seen = SeenResponses(state.get("seen"))  # shared by all files of the source
     for path in _files(root):
         key = str(path.resolve())
-        entry = state.get(key, {})
+        entry = files.get(key, {})
         offset = int(entry.get("offset", 0))
         try:
             size = path.stat().st_size
@@ -135,7 +137,7 @@ def import_once(
             entry, offset = {}, 0
         if size == offset:
             continue
-        parser = src.make_parser(entry.get("parser"), key)
+        parser = src.make_parser(entry.get("parser"), key, seen)
         spans: list[Span] = []
         with path.open("rb") as f:
             f.seek(offset)
@@ -159,7 +161,8 @@ def import_once(
                     spans.extend(parser.feed(record))
         spans.extend(parser.flush())
         sender.send(spans)
-        state[key] = {"offset": offset, "parser": parser.state()}
+        files[key] = {"offset": offset, "parser": parser.state()}
+        state["seen"] = seen.state()
         _save_state(state_path, state)
         result.files += 1
         result.spans += len(spans)

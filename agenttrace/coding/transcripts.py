@@ -27,7 +27,7 @@ from typing import Any
 from agenttrace.model import Span, Status, Usage
 from agenttrace.sdk.integrations.anthropic import usage_from_anthropic
 
-__all__ = ["ClaudeCodeParser", "CodexParser", "derived_id", "parse_time_ns", "tool_kind"]
+__all__ = ["ClaudeCodeParser", "CodexParser", "SeenResponses", "derived_id", "parse_time_ns", "tool_kind"]
 
 _PREVIEW = 500
 # Claude Code tools that act on one file, and what they do to it.
@@ -75,16 +75,54 @@ def tool_kind(name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "tool", {}
 
 
+class SeenResponses:
+    """The Claude Code API responses an import has counted, as short hashes.
+
+    A response is a duplicate when its message id and request id were counted before, or
+    when its message id was counted and either copy is a sidechain's (a sidechain file
+    replays its parent's messages under new request ids: ccusage's rule, issue #913).
+    """
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        state = state or {}
+        self.keys: set[str] = set(state.get("keys", ()))
+        self.messages: set[str] = set(state.get("messages", ()))
+        self.sidechain_messages: set[str] = set(state.get("sidechain_messages", ()))
+
+    @staticmethod
+    def _h(text: str) -> str:
+        return derived_id(text, 8).hex()
+
+    def check(self, key: str, message_id: str, sidechain: bool) -> bool:
+        """Whether this response was counted already; records it either way."""
+        k, m = self._h(key), self._h(message_id) if message_id else ""
+        duplicate = k in self.keys or (bool(m) and m in self.messages and (sidechain or m in self.sidechain_messages))
+        self.keys.add(k)
+        if m:
+            self.messages.add(m)
+            if sidechain:
+                self.sidechain_messages.add(m)
+        return duplicate
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "keys": sorted(self.keys),
+            "messages": sorted(self.messages),
+            "sidechain_messages": sorted(self.sidechain_messages),
+        }
+
+
 class ClaudeCodeParser:
     """Claude Code transcript records → llm spans (one per API response, counted once)
     and tool spans (one per ``tool_use``, ended by its ``tool_result``)."""
 
     service = "claude-code"
 
-    def __init__(self, state: dict[str, Any] | None = None) -> None:
+    def __init__(self, state: dict[str, Any] | None = None, seen: SeenResponses | None = None) -> None:
         state = state or {}
-        self.seen: set[str] = set(state.get("seen", ()))  # "message id:request id" already sent
-        self.seen_messages: set[str] = set(state.get("seen_messages", ()))
+        # Shared by every file of an import: a resumed session replays earlier responses
+        # into a new file, and a sidechain file replays its parent's.
+        self.seen = seen if seen is not None else SeenResponses()
         self.pending_tools: dict[str, dict[str, Any]] = dict(state.get("pending_tools", {}))
         self.last_ns: int | None = state.get("last_ns")
         self._buffer: dict[str, Any] | None = None  # the assistant response being read
@@ -93,8 +131,6 @@ class ClaudeCodeParser:
         """What a later import needs to continue after the last line fed (call after
         :meth:`flush`)."""
         return {
-            "seen": sorted(self.seen),
-            "seen_messages": sorted(self.seen_messages),
             "pending_tools": self.pending_tools,
             "last_ns": self.last_ns,
         }
@@ -140,6 +176,12 @@ class ClaudeCodeParser:
         message = record["message"]
         session = str(record.get("sessionId") or "")
         llm_id = derived_id(f"claude-code:llm:{session}:{buf['key']}", 8)
+        message_id = str(message.get("id") or "")
+        duplicate = self.seen.check(buf["key"], message_id, bool(record.get("isSidechain")))
+        if buf["end"] is not None:
+            self.last_ns = buf["end"]
+        if duplicate:
+            return []  # a replay: its tool calls were counted with the original too
         for block in buf["tools"]:
             self.pending_tools.setdefault(
                 str(block["id"]),
@@ -151,15 +193,8 @@ class ClaudeCodeParser:
                     "session": session,
                 },
             )
-        if buf["end"] is not None:
-            self.last_ns = buf["end"]
-        message_id = str(message.get("id") or "")
-        duplicate = buf["key"] in self.seen or (bool(record.get("isSidechain")) and message_id in self.seen_messages)
-        self.seen.add(buf["key"])
-        if message_id:
-            self.seen_messages.add(message_id)
         model = str(message.get("model") or "")
-        if duplicate or model == "<synthetic>":
+        if model == "<synthetic>":
             return []
         end = buf["end"] or 0
         start = buf["start"] if buf["start"] is not None and buf["start"] <= end else end

@@ -97,6 +97,25 @@ def test_a_sidechain_replay_of_a_parent_message_is_not_counted_again() -> None:
     parser = ClaudeCodeParser()
     spans = [s for r in (parent, replay, own) for s in parser.feed(r)] + parser.flush()
     assert [s.attributes["claude_code.message_id"] for s in spans] == ["msg_1", "msg_2"]
+    # the other order: the sidechain copy came first, so the parent's is the replay
+    parser = ClaudeCodeParser()
+    spans = [s for r in (replay, parent) for s in parser.feed(r)] + parser.flush()
+    assert [s.attributes["claude_code.request_id"] for s in spans] == ["req_2"]
+
+
+def test_a_resumed_session_replaying_responses_into_a_new_file_adds_nothing(tmp_path: Path, udp_sink) -> None:
+    projects = tmp_path / "projects"
+    shutil.copytree(FIXTURES / "claude-code" / "projects", projects)
+    (original,) = projects.rglob("*.jsonl")
+    resumed = original.with_name("0b9d7c6e-0000-4000-8000-000000000001.jsonl")
+    lines = [json.loads(line) for line in original.read_text().splitlines()]
+    for rec in lines:
+        if "sessionId" in rec:
+            rec["sessionId"] = resumed.stem
+    resumed.write_text("".join(json.dumps(rec) + "\n" for rec in lines))
+    done = _import("claude-code", projects, udp_sink.endpoint, tmp_path / "data")
+    assert done.returncode == 0, done.stderr
+    assert "2 files" in done.stdout and "5 spans" in done.stdout, done.stdout
 
 
 def test_codex_rollout_maps_to_spans_with_ccusages_totals() -> None:
