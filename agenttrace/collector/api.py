@@ -44,7 +44,7 @@ from litestar.response import Stream
 from litestar.routes import HTTPRoute
 
 import agenttrace
-from agenttrace.coding.gitlinks import CommitReport, commit_report
+from agenttrace.coding.gitlinks import CommitReport, SessionActivity, commit_report, session_activity
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
 from agenttrace.errors import NotFoundError, StoreError, error_message
 from agenttrace.export import iter_csv, iter_jsonl
@@ -337,6 +337,16 @@ class QueryAPI(Controller):
         return Stream(iter_jsonl(spans), media_type="application/x-ndjson")
 
     @get(
+        "/sessions/{session_id:str}/coding",
+        sync_to_thread=True,
+        raises=_ERRORS,
+        summary="A coding session's files touched, commands run and commits",
+    )
+    def session_coding(self, engine: Engine, session_id: Annotated[str, PathParameter()]) -> SessionActivity:
+        with _answers():
+            return session_activity(engine, session_id)
+
+    @get(
         "/git-links/by-commit/{sha:str}",
         sync_to_thread=True,
         raises=_ERRORS,
@@ -345,6 +355,7 @@ class QueryAPI(Controller):
     def git_links_by_commit(self, engine: Engine, sha: Annotated[str, PathParameter()]) -> CommitReport:
         with _answers():
             return commit_report(engine, sha)
+
 
 def build_api_router(query_engine: QueryEngine | None, *, api_key: str | None = None) -> Router:
     """Return the ``/api/v1`` router answering from ``query_engine``.

@@ -178,3 +178,36 @@ def test_an_imported_transcript_is_stored_with_ccusages_totals(stored: Stored) -
     assert summary.tokens.cache_read_tokens == 41_700 and summary.tokens.cache_write_tokens == 1_500
     assert summary.cost_usd == pytest.approx(0.023499, abs=1e-6)
     assert summary.service == "claude-code"
+
+
+def test_http_api_and_top_show_a_coding_sessions_commits_and_files(stored: Stored) -> None:
+    import asyncio
+
+    pytest.importorskip("textual", reason="the TUI extra is not installed: pip install 'agenttrace[tui]'")
+    from agenttrace.tui import AgentTraceTop, CollectorClient
+    from agenttrace.tui.screens import SessionTracesScreen
+    from agenttrace.tui.widgets import CodingActivity
+
+    with urllib.request.urlopen(f"{stored.http}/api/v1/sessions/{stored.session}/coding", timeout=10) as resp:
+        activity = json.loads(resp.read())
+    assert [c["commit"] for c in activity["commits"]] == stored.commits
+    assert [f["path"] for f in activity["files"]] == ["parser.py", "test_parser.py"]
+    assert [c["command"] for c in activity["commands"]] == ["pytest -q"]
+
+    async def panel_text(session_id: str) -> str:
+        app = AgentTraceTop(CollectorClient(stored.http, timeout_s=5.0), poll=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.push_screen(SessionTracesScreen(session_id))
+            widget = app.screen.query_one(CodingActivity)
+            for _ in range(200):  # until the screen has loaded (a panel with nothing stays hidden)
+                if widget.display:
+                    break
+                await pilot.pause(0.05)
+            return str(widget.render()) if widget.display else ""
+
+    text = asyncio.run(panel_text(stored.session))
+    assert "commits 2" in text and stored.commits[0][:10] in text and "add test_parser.py" in text
+    assert "parser.py (create)" in text and "commands 1 (1 failed)" in text
+    # The imported Claude Code session: an Edit and a Bash call, no commit.
+    text = asyncio.run(panel_text(CLAUDE_SESSION))
+    assert "commits" not in text and "/home/dev/shop/refund.py (edit)" in text and "commands 1 (1 failed)" in text
