@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +41,7 @@ __all__ = [
 
 DEFAULT_OTLP_URL = "http://127.0.0.1:4318"
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_WAITED = (*_FORWARDED, signal.SIGCHLD)
 _SI_KERNEL = 0x80  # siginfo si_code of a signal the kernel raised (terminal keys, hang-up)
 
 
@@ -58,7 +58,6 @@ class WrapOptions:
     auto_checkpoint: bool = False
     checkpoint_interval_s: float = 300.0
     git_commit_on_complete: bool = False
-    cwd: str | None = None
 
 
 def _set_default(env: dict[str, str], key: str, value: str) -> None:
@@ -150,27 +149,41 @@ def _resolve_endpoint(opts: WrapOptions, environ: Mapping[str, str]) -> str:
     return opts.endpoint or environ.get("AGENTTRACE_ENDPOINT") or DEFAULT_ENDPOINT
 
 
-def _spawn(argv: list[str], env: dict[str, str], cwd: str | None) -> subprocess.Popen[bytes]:
-    def unblock() -> None:  # the child starts with the signal mask wrap set: clear it
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, (*_FORWARDED, signal.SIGCHLD))
+class _Child:
+    """The wrapped command, started with ``posix_spawn``: no Python code runs between
+    fork and exec (wrap has threads: the SDK's emitter), and the child gets an empty
+    signal mask and default SIGPIPE/SIGXFSZ whatever wrap had."""
 
-    return subprocess.Popen(argv, env=env, cwd=cwd, preexec_fn=unblock)
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.pid = os.posix_spawnp(argv[0], argv, env, setsigmask=(), setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.returncode = os.waitstatus_to_exitcode(status)  # -N for signal N
+        return self.returncode
+
+    def send_signal(self, signo: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signo)
 
 
-def _supervise(proc: subprocess.Popen[bytes], on_tick: Any, tick_s: float | None) -> int:
-    """Wait for the child, forwarding signals sent to wrap; call ``on_tick`` every
-    ``tick_s`` seconds. Returns the child's returncode."""
+def _supervise(proc: _Child, on_tick: Any, tick_s: float | None, forwarded: list[int]) -> int:
+    """Wait for the child, forwarding signals sent to wrap (appended to ``forwarded``);
+    call ``on_tick`` every ``tick_s`` seconds. Returns the child's returncode."""
     next_tick = time.monotonic() + tick_s if tick_s else None
-    waited = set(_FORWARDED) | {signal.SIGCHLD}
     while True:
         code = proc.poll()
         if code is not None:
             return code
         timeout = 0.5 if next_tick is None else max(0.0, min(0.5, next_tick - time.monotonic()))
-        info = signal.sigtimedwait(waited, timeout)
+        info = signal.sigtimedwait(_WAITED, timeout)
         if info is not None and info.si_signo != signal.SIGCHLD and info.si_code != _SI_KERNEL:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(info.si_signo)
+            proc.send_signal(info.si_signo)
+            forwarded.append(info.si_signo)
         if next_tick is not None and time.monotonic() >= next_tick:
             on_tick()
             next_tick = time.monotonic() + tick_s  # type: ignore[operator]
@@ -178,9 +191,6 @@ def _supervise(proc: subprocess.Popen[bytes], on_tick: Any, tick_s: float | None
 
 def run(opts: WrapOptions, *, environ: Mapping[str, str] | None = None) -> int:
     """Run the command as a traced session; return the status wrap should exit with."""
-    import agenttrace as at
-    from agenttrace.sdk.config import new_session_id
-
     env_in = dict(os.environ if environ is None else environ)
     argv = list(opts.argv)
     if not argv:
@@ -188,7 +198,24 @@ def run(opts: WrapOptions, *, environ: Mapping[str, str] | None = None) -> int:
     if shutil.which(argv[0], path=env_in.get("PATH")) is None and not os.path.exists(argv[0]):
         print(f"agenttrace wrap: {argv[0]}: command not found", file=sys.stderr)
         return 127
-    cwd = os.path.abspath(opts.cwd or os.getcwd())
+    cwd = os.getcwd()
+    # Block the forwarded signals (and SIGCHLD) before any thread starts: threads inherit
+    # the mask, so none of them can take a signal meant for the child; the main thread
+    # takes them with sigtimedwait.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WAITED)
+    try:
+        return _run_blocked(opts, argv, cwd, env_in)
+    finally:
+        # Whatever is still pending was meant for the child, which is gone.
+        while signal.sigtimedwait(_WAITED, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+def _run_blocked(opts: WrapOptions, argv: list[str], cwd: str, env_in: dict[str, str]) -> int:
+    import agenttrace as at
+    from agenttrace.sdk.config import new_session_id
+
     session_id = opts.session_id or env_in.get("AGENTTRACE_SESSION_ID") or new_session_id()
     endpoint = _resolve_endpoint(opts, env_in)
     otlp_url = opts.otlp_url or env_in.get("AGENTTRACE_URL") or DEFAULT_OTLP_URL
@@ -200,17 +227,11 @@ def run(opts: WrapOptions, *, environ: Mapping[str, str] | None = None) -> int:
         service=name, endpoint=endpoint, session_id=session_id, user_id=opts.user_id or None, tags=list(opts.tags)
     )
     head_before = git.head(cwd) if link_git else None
-    root = at.agent(
-        name,
-        **{
-            "session.name": name,
-            "wrap.argv": argv,
-            "wrap.cwd": cwd,
-            **(
-                {"git.repo": git.remote_url(cwd) or repo_root, "git.head_before": head_before or ""} if link_git else {}
-            ),
-        },
-    )
+    attrs: dict[str, Any] = {"session.name": name, "wrap.argv": argv, "wrap.cwd": cwd}
+    if link_git:
+        attrs["git.repo"] = git.remote_url(cwd) or repo_root
+        attrs["git.head_before"] = head_before or ""
+    root = at.agent(name, **attrs)
     root.__enter__()
     started = time.monotonic()
     child_env = child_environment(
@@ -233,19 +254,18 @@ def run(opts: WrapOptions, *, environ: Mapping[str, str] | None = None) -> int:
             state["dirty"] = git.is_dirty(cwd)
         at.checkpoint(f"auto-{checkpoints}", **state)
 
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, (*_FORWARDED, signal.SIGCHLD))
     try:
-        try:
-            proc = _spawn(codex_arguments(argv, otlp_url, env_in), child_env, cwd)
-        except OSError as exc:
-            print(f"agenttrace wrap: {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
-            root.set_status("error", str(exc))
-            root.__exit__(None, None, None)
-            at.flush(5)
-            return 126
-        returncode = _supervise(proc, checkpoint, opts.checkpoint_interval_s if opts.auto_checkpoint else None)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        proc = _Child(codex_arguments(argv, otlp_url, env_in), child_env)
+    except OSError as exc:
+        print(f"agenttrace wrap: {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
+        root.set_status("error", str(exc))
+        root.__exit__(None, None, None)
+        at.flush(5)
+        return 127 if isinstance(exc, FileNotFoundError) else 126
+    forwarded: list[int] = []
+    returncode = _supervise(proc, checkpoint, opts.checkpoint_interval_s if opts.auto_checkpoint else None, forwarded)
+    if forwarded:
+        root.set_attribute("wrap.signals_forwarded", forwarded)
     status = exit_status(returncode)
     try:
         _record_after(root, opts, cwd, link_git, head_before, name, session_id, status, returncode)

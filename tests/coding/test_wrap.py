@@ -7,6 +7,7 @@ in a temporary repository, emits spans with our SDK, leaves one file edited and 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def test_sigterm_to_wrap_reaches_the_child_and_its_status_comes_back(tmp_path: P
     assert seen.read_text() == str(int(signal.SIGTERM))
     root = next(s for s in udp_sink.spans_until(lambda got: got) if s.kind == "agent")
     assert root.attributes["wrap.exit_code"] == 7
+    assert root.attributes["wrap.signals_forwarded"] == [signal.SIGTERM]
     assert "git.head_before" not in root.attributes
 
 
@@ -237,3 +239,49 @@ def test_codex_gets_its_exporter_as_a_config_override(tmp_path: Path) -> None:
 
 def test_exit_status_maps_signals_like_a_shell() -> None:
     assert exit_status(0) == 0 and exit_status(3) == 3 and exit_status(-15) == 143
+
+
+TTY_AGENT = r"""
+import os, shutil, signal, sys, time
+hits = []
+signal.signal(signal.SIGINT, lambda n, f: hits.append(n))
+size = shutil.get_terminal_size()
+print(f"tty={os.isatty(0)} size={size.columns}x{size.lines} ready", flush=True)
+deadline = time.monotonic() + 20
+while not hits and time.monotonic() < deadline:
+    time.sleep(0.05)
+time.sleep(0.5)  # a second, forwarded copy of the Ctrl-C would arrive in this time
+print(f"sigints={len(hits)}", flush=True)
+sys.exit(5)
+"""
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_in_a_terminal_the_child_has_the_tty_and_gets_ctrl_c_once(tmp_path: Path, udp_sink) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(TTY_AGENT)
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock")]  # a private tmux server
+    env = {**_env(udp_sink.endpoint), "TERM": "xterm-256color"}
+    command = f"{AGENTTRACE} wrap --no-git-auto-link -- {sys.executable} {script}; echo EXIT=$?; sleep 30"
+    subprocess.run([*tmux, "new-session", "-d", "-s", "w", "-x", "100", "-y", "30", command], check=True, env=env)
+    try:
+
+        def screen() -> str:
+            return subprocess.run([*tmux, "capture-pane", "-p", "-t", "w"], capture_output=True, text=True).stdout
+
+        deadline = time.monotonic() + 30
+        while "ready" not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.1)
+        assert "tty=True size=100x30" in screen()
+        subprocess.run([*tmux, "send-keys", "-t", "w", "C-c"], check=True)
+        while "EXIT=" not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.1)
+        assert "sigints=1" in screen() and "EXIT=5" in screen(), screen()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    # The terminal's Ctrl-C reached the child directly; wrap did not send a second one.
+    root = next(s for s in udp_sink.spans_until(lambda got: any(s.kind == "agent" for s in got)) if s.kind == "agent")
+    assert root.attributes["wrap.exit_code"] == 5
+    assert "wrap.signals_forwarded" not in root.attributes
