@@ -62,6 +62,7 @@ class SpanSender:
         self.seq = 0
         self.stats: dict[str, int] = {}
         self.sent_spans = 0
+        self.busy_timeout_s = 30.0
 
     def send(self, spans: list[Span]) -> None:
         """Send ``spans``; raises ``OSError`` naming the reason if a datagram is refused."""
@@ -70,10 +71,18 @@ class SpanSender:
         grams = wire.batch(spans, self.max_bytes, sender_id=self.sender_id, seq=self.seq, stats=self.stats)
         for i, gram in enumerate(grams):
             reason = self.transport.send(gram)
+            deadline = time.monotonic() + self.busy_timeout_s
+            # A full socket buffer (a Unix socket whose collector is behind) means wait,
+            # not drop: an import has no deadline, and a file half sent would be sent again.
+            while reason == "would_block" and time.monotonic() < deadline:
+                time.sleep(0.01)
+                reason = self.transport.send(gram)
             if reason is not None:
                 raise OSError(f"could not send to the collector ({reason})")
-            if i % 32 == 31:  # an import is a burst: leave the receiver room to keep up
-                time.sleep(0.002)
+            if i % 8 == 7:
+                # An import is one burst; UDP drops what the collector's receive buffer
+                # cannot hold, so keep to ~8k datagrams a second.
+                time.sleep(0.001)
         self.seq += len(grams)
         self.sent_spans += len(spans)
 
