@@ -164,10 +164,7 @@ def import_once(
                 if not isinstance(record, dict):
                     result.bad_lines += 1
                     continue
-                if isinstance(parser, CodexParser):
-                    spans.extend(parser.feed(record, line_at))
-                else:
-                    spans.extend(parser.feed(record))
+                spans.extend(parser.feed(record, line_at))
         spans.extend(parser.flush())
         sender.send(spans)
         files[key] = {"offset": offset, "parser": parser.state()}

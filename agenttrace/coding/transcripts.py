@@ -135,7 +135,9 @@ class ClaudeCodeParser:
             "last_ns": self.last_ns,
         }
 
-    def feed(self, record: dict[str, Any]) -> list[Span]:
+    def feed(self, record: dict[str, Any], offset: int = 0) -> list[Span]:
+        """The spans this record completes (``offset``, the line's byte offset, is unused:
+        Claude Code's records carry their own ids)."""
         out: list[Span] = []
         ts = parse_time_ns(record.get("timestamp"))
         message = record.get("message") if isinstance(record.get("message"), dict) else None
@@ -296,6 +298,8 @@ class CodexParser:
         return derived_id(f"codex:trace:{self.session or self.file_key}", 16)
 
     def feed(self, record: dict[str, Any], offset: int = 0) -> list[Span]:
+        """The spans this record completes; ``offset`` (the line's byte offset in its file)
+        names a ``token_count``, which has no id of its own."""
         ts = parse_time_ns(record.get("timestamp"))
         payload = record.get("payload") if isinstance(record.get("payload"), dict) else {}
         kind = record.get("type")
