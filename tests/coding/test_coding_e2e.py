@@ -80,7 +80,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [COLLECTOR, "--data-dir", str(data_dir), "--udp", f"127.0.0.1:{udp}", "--http", f"127.0.0.1:{http}",
-             "--unix", "off", "--workers", "1", "--log-level", "warning"],
+             "--unix", "off", "--otlp-grpc", "off", "--workers", "1", "--log-level", "warning"],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:
@@ -104,8 +104,14 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
             env=run_env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        # wrap: agent + 2 llm + terminal + 2 git links + 2 file spans; import: 3 llm + 2 tools
-        helper._wait_until_stored(data_dir, 8 + 5, 30.0)
+        # Claude Code's own events, as its OTLP log exporter sends them under wrap (OTLP/JSON).
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{http}/v1/logs", data=_claude_logs(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+        # wrap: agent + 2 llm + terminal + 2 git links + 2 file spans; import: 3 llm + 2 tools; logs: 2
+        helper._wait_until_stored(data_dir, 8 + 5 + 2, 30.0)
         commits = _git(repo, "log", "--reverse", "--format=%H", "HEAD~2..HEAD").split()
         yield Stored(data_dir, f"http://127.0.0.1:{http}", "wrap-e2e", commits)
     finally:
@@ -115,6 +121,34 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _claude_logs() -> bytes:
+    """Two records as Claude Code exports them (code.claude.com/docs/en/monitoring-usage,
+    "Events"): the body names the event, ``event.name`` holds the bare name; the resource
+    carries the session wrap put in OTEL_RESOURCE_ATTRIBUTES."""
+
+    def attrs(**kv: object) -> list[dict]:
+        out = []
+        for k, v in kv.items():
+            key = k.replace("__", ".")
+            value = {"intValue": str(v)} if isinstance(v, int) else {"stringValue": str(v)}
+            out.append({"key": key, "value": value})
+        return out
+
+    t = 1_758_362_400_000_000_000
+    records = [
+        {"timeUnixNano": str(t), "body": {"stringValue": "claude_code.api_request"},
+         "attributes": attrs(event__name="api_request", session__id="cc-own", model="claude-sonnet-4-20250514",
+                             input_tokens=4, output_tokens=90, cache_read_tokens=13000, cache_creation_tokens=1200,
+                             duration_ms=4200, cost_usd="0.0123")},
+        {"timeUnixNano": str(t + 10**9), "body": {"stringValue": "claude_code.tool_result"},
+         "attributes": attrs(event__name="tool_result", session__id="cc-own", tool_name="Bash", success="true",
+                             duration_ms=800, tool_parameters='{"bash_command":"ls","full_command":"ls -la"}')},
+    ]  # fmt: skip
+    resource = attrs(service__name="claude-code", session__id="otel-e2e")
+    body = {"resourceLogs": [{"resource": {"attributes": resource}, "scopeLogs": [{"logRecords": records}]}]}
+    return json.dumps(body).encode()
 
 
 def _cli(stored: Stored, *args: str) -> subprocess.CompletedProcess[str]:
@@ -211,3 +245,17 @@ def test_http_api_and_top_show_a_coding_sessions_commits_and_files(stored: Store
     # The imported Claude Code session: an Edit and a Bash call, no commit.
     text = asyncio.run(panel_text(CLAUDE_SESSION))
     assert "commits" not in text and "/home/dev/shop/refund.py (edit)" in text and "commands 1 (1 failed)" in text
+
+
+def test_claude_codes_own_events_become_priced_spans_in_wraps_session(stored: Stored) -> None:
+    done = _cli(stored, "spans", "--session", "otel-e2e", "--json")
+    assert done.returncode == 0, done.stderr
+    spans = {s["kind"]: s for s in json.loads(done.stdout)["spans"]}
+    llm, bash = spans["llm"], spans["terminal"]
+    assert llm["model"] == "claude-sonnet-4-20250514" and llm["input_tokens"] == 4 + 13000 + 1200
+    assert llm["cache_read_tokens"] == 13000 and llm["cache_write_tokens"] == 1200 and llm["output_tokens"] == 90
+    assert llm["cost_source"] == "catalogue" and llm["cost_usd"] > 0  # priced by the collector
+    assert llm["attributes"]["claude_code.cost_usd"] == 0.0123  # the agent's own figure, kept
+    assert llm["attributes"]["claude_code.session_id"] == "cc-own"
+    assert llm["duration_ms"] == 4200
+    assert bash["attributes"]["terminal.command"] == "ls -la"
