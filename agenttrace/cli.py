@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from agenttrace import commands, demo, service
+from agenttrace.coding import cli as coding_cli
 from agenttrace.collector import main as collector_main
 from agenttrace.commands import dashboard, top
 from agenttrace.pricing import cli as pricing_cli
@@ -31,6 +32,8 @@ app.command("dashboard")(dashboard.dashboard)  # the web dashboard's URL, opened
 commands.register(app)  # status sessions traces spans costs metrics export fsck
 app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
+app.command("wrap", context_settings=coding_cli.WRAP_CONTEXT)(coding_cli.wrap)  # run a coding agent as a session
+app.add_typer(coding_cli.import_app, name="import")  # claude-code codex transcripts
 
 
 def main() -> None:

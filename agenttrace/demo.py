@@ -669,9 +669,7 @@ def demo(
     ] = DEFAULT_ENDPOINT,
     seed: Annotated[
         int | None,
-        typer.Option(
-            "--seed", metavar="N", help="Repeat a run that printed this seed (default: a fresh one)."
-        ),
+        typer.Option("--seed", metavar="N", help="Repeat a run that printed this seed (default: a fresh one)."),
     ] = None,
     speed: Annotated[
         float, typer.Option("--speed", min=0.01, metavar="N", help="Simulate N times faster than real time.")

@@ -27,6 +27,7 @@ from .models import (
     LiveSnapshot,
     PerformanceReport,
     PerformanceRow,
+    SessionActivity,
     SessionDetail,
     SessionList,
     SessionSummary,
@@ -114,6 +115,12 @@ class CollectorClient:
         """One session's summary and its traces. Raises :class:`NotFoundError` for an unknown id."""
         raw = await self._get(f"/api/v1/sessions/{quote(session_id, safe='')}")
         return self._decode(raw, SessionDetail)
+
+    async def session_coding(self, session_id: str) -> SessionActivity:
+        """A coding session's commits, files touched and commands run. Raises
+        :class:`NotFoundError` for an unknown id (or a collector without the route)."""
+        raw = await self._get(f"/api/v1/sessions/{quote(session_id, safe='')}/coding")
+        return self._decode(raw, SessionActivity)
 
     async def trace(self, trace_id: str) -> TraceTree:
         """One trace with all its spans. Raises :class:`NotFoundError` for an unknown id."""

@@ -9,6 +9,7 @@ fields never breaks an older ``agenttrace top``.
 
 from __future__ import annotations
 
+from agenttrace.coding.gitlinks import SessionActivity
 from agenttrace.collector.live import LiveSnapshot, LiveWorker, TokenRates
 from agenttrace.query.results import (
     CostReport,
@@ -31,6 +32,7 @@ __all__ = [
     "LiveWorker",
     "PerformanceReport",
     "PerformanceRow",
+    "SessionActivity",
     "SessionDetail",
     "SessionList",
     "SessionSummary",

@@ -44,6 +44,7 @@ from litestar.response import Stream
 from litestar.routes import HTTPRoute
 
 import agenttrace
+from agenttrace.coding.gitlinks import CommitReport, SessionActivity, commit_report, session_activity
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
 from agenttrace.errors import NotFoundError, StoreError, error_message
 from agenttrace.export import iter_csv, iter_jsonl
@@ -334,6 +335,26 @@ class QueryAPI(Controller):
             headers = {"Content-Disposition": 'attachment; filename="spans.csv"'}
             return Stream(iter_csv(spans), media_type="text/csv", headers=headers)
         return Stream(iter_jsonl(spans), media_type="application/x-ndjson")
+
+    @get(
+        "/sessions/{session_id:str}/coding",
+        sync_to_thread=True,
+        raises=_ERRORS,
+        summary="A coding session's files touched, commands run and commits",
+    )
+    def session_coding(self, engine: Engine, session_id: Annotated[str, PathParameter()]) -> SessionActivity:
+        with _answers():
+            return session_activity(engine, session_id)
+
+    @get(
+        "/git-links/by-commit/{sha:str}",
+        sync_to_thread=True,
+        raises=_ERRORS,
+        summary="The sessions, traces, tokens and cost that led to a commit",
+    )
+    def git_links_by_commit(self, engine: Engine, sha: Annotated[str, PathParameter()]) -> CommitReport:
+        with _answers():
+            return commit_report(engine, sha)
 
 
 def build_api_router(query_engine: QueryEngine | None, *, api_key: str | None = None) -> Router:

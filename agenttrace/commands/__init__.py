@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Add the read commands to ``app`` (called once from ``agenttrace/cli.py``)."""
-    from agenttrace.commands import costs, export, fsck, metrics, sessions, spans, status, traces
+    from agenttrace.commands import costs, export, fsck, gitlinks, metrics, sessions, spans, status, traces
 
     app.add_typer(sessions.app, name="sessions")
     app.add_typer(traces.app, name="traces")
@@ -24,3 +24,4 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export.export)
     app.command("status")(status.status)
     app.command("fsck")(fsck.fsck)
+    app.command("git-links")(gitlinks.git_links)

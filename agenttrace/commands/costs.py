@@ -1,4 +1,4 @@
-"""``agenttrace costs --by model|service|kind|day``: tokens by type, cost, share of total."""
+"""``agenttrace costs --by model|service|kind|day|commit``: tokens by type, cost, share of total."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ New spans are priced from then on; spans already stored keep their $0.
 
 
 def costs(
-    by: Annotated[str, typer.Option("--by", help="Group by model, service, kind or day.")] = "model",
+    by: Annotated[str, typer.Option("--by", help="Group by model, service, kind, day or commit.")] = "model",
     since: SinceOpt = None,
     until: UntilOpt = None,
     service: ServiceOpt = None,
@@ -109,9 +109,18 @@ def costs(
         return
     if config is not None:
         fail("--config only applies to --unknown (stored costs were priced when the spans arrived)", EXIT_USAGE)
-    if by not in COST_GROUPS:
-        fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}", EXIT_USAGE)
     lo, hi = time_range(since, until)
+    if by == "commit":  # coding agents: what each commit cost (agenttrace/coding/gitlinks.py)
+        from agenttrace.coding.gitlinks import commit_costs
+        from agenttrace.commands.gitlinks import print_commit_costs
+
+        commit_report = run_query(data_dir, lambda engine: commit_costs(engine, lo, hi))
+        commit_report.rows = commit_report.rows[:limit]
+        if not json_printed(commit_report, as_json):
+            print_commit_costs(commit_report)
+        return
+    if by not in COST_GROUPS:
+        fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}, commit", EXIT_USAGE)
     where = SpanFilter(service=service) if service else None
     report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where))
     report.rows = report.rows[:limit]

@@ -107,3 +107,8 @@ def show_session(
         f"(cache read {t.cache_read_tokens:,}) out {t.output_tokens:,} · cost {fmt_cost(s.cost_usd) or '$0'}"
     )
     print_traces(detail.traces)
+    # Coding sessions: files touched, commands run, commits (agenttrace/coding/gitlinks.py).
+    from agenttrace.coding.gitlinks import session_activity
+    from agenttrace.commands.gitlinks import print_session_activity
+
+    print_session_activity(run_query(data_dir, lambda engine: session_activity(engine, s.session_id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agenttrace.instrumentation import instrument, instrumented, uninstrument
+from agenttrace.sdk.coding import checkpoint, file_op, git_link, terminal_cmd
 from agenttrace.sdk.context import (
     RemoteParent,
     bind_context,
@@ -21,10 +22,13 @@ __all__ = [
     "RemoteParent",
     "agent",
     "bind_context",
+    "checkpoint",
     "configure",
     "current_span",
     "extract_traceparent",
+    "file_op",
     "flush",
+    "git_link",
     "inject_traceparent",
     "instrument",
     "instrumented",
@@ -36,6 +40,7 @@ __all__ = [
     "shutdown",
     "span",
     "stats",
+    "terminal_cmd",
     "tool",
     "uninstrument",
     "usage_from_anthropic",

@@ -105,6 +105,8 @@ class Config:
     # LZ4-compress a datagram when that saves >= 10% (needs lz4). Off by default: on
     # loopback it saves nothing and costs both ends CPU.
     compress: bool = False
+    # A W3C traceparent the process runs under (env TRACEPARENT): root spans join it.
+    traceparent: str = ""
     # Leave these as default unless testing: tests inject a seeded RNG and a fake clock.
     rng: random.Random | None = None
     clock: Callable[[], int] = time.time_ns
@@ -123,6 +125,7 @@ _ENV_KEYS = {
     "max_preview_chars": "AGENTTRACE_MAX_PREVIEW_CHARS",
     "max_datagram_bytes": "AGENTTRACE_MAX_DATAGRAM_BYTES",
     "compress": "AGENTTRACE_COMPRESS",
+    "traceparent": "TRACEPARENT",
 }
 
 
@@ -150,7 +153,7 @@ def _to_int(key: str, value: Any, lo: int, hi: int, source: str | None) -> int:
 def _coerce(key: str, value: Any, source: str | None) -> Any:
     if key == "endpoint":
         return value if isinstance(value, Endpoint) else parse_endpoint(value, source=source)
-    if key in ("service", "session_id", "user_id", "environment"):
+    if key in ("service", "session_id", "user_id", "environment", "traceparent"):
         if not isinstance(value, str):
             raise ConfigError(key, value, "a string", source=source)
         return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from agenttrace.sdk import tracer
 from agenttrace.sdk.config import Config, load_config
+from agenttrace.sdk.context import parse_traceparent
 
 __all__ = ["configure", "ensure_started", "flush", "get_config", "reset", "shutdown", "stats"]
 
@@ -33,6 +34,7 @@ def _install(config: Config, emitter: Any) -> None:
     t._max_preview = config.max_preview_chars
     t._mask = config.mask
     t._time_ns = config.clock
+    t._env_parent = parse_traceparent(config.traceparent) if config.traceparent else None
     t._threshold = int(config.sample_rate * (1 << 64))
     if config.rng is not None:
         t._rng = config.rng
@@ -202,6 +204,7 @@ def reset(timeout: float | None = 5.0) -> None:
         _config = None
         _stopped_stats.clear()
         tracer._mode = 0
+        tracer._env_parent = None
 
 
 def _at_exit() -> None:

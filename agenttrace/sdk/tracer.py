@@ -56,6 +56,9 @@ _time_ns: Callable[[], int] = time.time_ns
 _capture = True
 _max_preview = 2000
 _mask: Callable[[str], str] | None = None
+# The parent a process was started under (the TRACEPARENT environment variable, set by
+# ``agenttrace wrap`` and other launchers): root spans join its trace.
+_env_parent: RemoteParent | None = None
 MAX_PENDING_PER_TRACE = 1024  # spans of one sampled-out trace held until its root ends
 
 _current_get = current_span_var.get
@@ -125,7 +128,10 @@ class LiveSpan:
         sid = self.span_id = _getrandbits(64)
         if self._remote is None:
             parent = _current_get()
-            if parent is None:
+            if parent is None and _env_parent is not None:
+                self._remote = _env_parent
+                self._join_remote()
+            elif parent is None:
                 tid = _getrandbits(128)
                 sampled = (tid & _MASK64) < _threshold
                 self.trace = [tid, sampled, _session_get(), sid, None if sampled else []]  # see new_trace

@@ -30,3 +30,9 @@ def test_instrument_stays_the_function_after_its_package_loads() -> None:
 
     assert agenttrace.instrument is api.instrument
     assert callable(agenttrace.instrument) and callable(agenttrace.uninstrument)
+
+
+def test_the_coding_agent_helpers_are_public() -> None:
+    for name in ("file_op", "terminal_cmd", "git_link", "checkpoint"):
+        assert name in agenttrace.__all__ and name in api.__all__, name
+        assert callable(getattr(agenttrace, name)), name

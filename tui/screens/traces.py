@@ -7,9 +7,10 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
+from agenttrace.errors import NotFoundError
 from agenttrace.format import human, usd
 
-from ..widgets import TraceTable
+from ..widgets import CodingActivity, TraceTable
 from ._detail import DetailScreen
 
 
@@ -25,12 +26,20 @@ class SessionTracesScreen(DetailScreen):
 
     def compose_body(self) -> ComposeResult:
         yield TraceTable(id="traces")
+        yield CodingActivity(id="coding")
 
     async def fetch(self) -> Any:
-        return await self.app.client.session(self.session_id)  # type: ignore[attr-defined]
+        client = self.app.client  # type: ignore[attr-defined]
+        found = await client.session(self.session_id)
+        try:  # a coding session's commits and files; a collector without the route has none
+            self._activity = await client.session_coding(self.session_id)
+        except NotFoundError:
+            self._activity = None
+        return found
 
     def show(self, found: Any) -> None:
         self.query_one(TraceTable).show(found.traces)
+        self.query_one(CodingActivity).show(getattr(self, "_activity", None))
         s = found.summary
         self.set_title(
             f"session {self.session_id} ({s.service}) · {len(found.traces)} traces · {s.errors} errors"

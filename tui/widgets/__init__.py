@@ -1,6 +1,7 @@
 """The TUI's widgets, one per module, each with its CSS beside it."""
 
 from ._banner import Banner
+from ._coding import CodingActivity
 from ._costs import CostBurn
 from ._health import HealthBar
 from ._kinds import KindTable
@@ -9,4 +10,14 @@ from ._span_detail import SpanDetail
 from ._trace_list import TraceTable
 from ._waterfall import Waterfall
 
-__all__ = ["Banner", "CostBurn", "HealthBar", "KindTable", "SessionTable", "SpanDetail", "TraceTable", "Waterfall"]
+__all__ = [
+    "Banner",
+    "CodingActivity",
+    "CostBurn",
+    "HealthBar",
+    "KindTable",
+    "SessionTable",
+    "SpanDetail",
+    "TraceTable",
+    "Waterfall",
+]

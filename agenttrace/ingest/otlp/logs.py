@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from agenttrace.coding.telemetry import coding_span_from_log
 from agenttrace.ingest.otlp.mapping import (
     CONTENT_DROPPED_ATTR,
     DEFAULT_POLICY,
@@ -45,7 +46,8 @@ __all__ = ["LOG_MAPPERS", "log_record_to_span", "record_dict", "request_to_spans
 log = logging.getLogger("agenttrace.ingest.otlp")
 
 # Mappers tried before the generic one, in order; each returns a Span or None ("not mine").
-LOG_MAPPERS: list[Callable[[dict], Span | None]] = []
+# Coding agents' events (Claude Code, Codex, Gemini CLI): docs/coding-agents.md.
+LOG_MAPPERS: list[Callable[[dict], Span | None]] = [coding_span_from_log]
 
 BODY_ATTR = "log.body"
 _ERROR_SEVERITIES = ("ERROR", "FATAL", "CRITICAL")
