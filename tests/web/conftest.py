@@ -68,7 +68,9 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
         c.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it
+# is open, so a session-wide browser would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
         pytest.fail(
