@@ -44,7 +44,14 @@ from litestar.response import Stream
 from litestar.routes import HTTPRoute
 
 import agenttrace
-from agenttrace.coding.gitlinks import CommitReport, SessionActivity, commit_report, session_activity
+from agenttrace.coding.gitlinks import (
+    CommitCostReport,
+    CommitReport,
+    SessionActivity,
+    commit_costs,
+    commit_report,
+    session_activity,
+)
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
 from agenttrace.errors import NotFoundError, StoreError, error_message
 from agenttrace.export import iter_csv, iter_jsonl
@@ -345,6 +352,17 @@ class QueryAPI(Controller):
     def session_coding(self, engine: Engine, session_id: Annotated[str, PathParameter()]) -> SessionActivity:
         with _answers():
             return session_activity(engine, session_id)
+
+    @get(
+        "/costs/by-commit",
+        sync_to_thread=True,
+        raises=_ERRORS,
+        summary="Tokens and cost of the model calls that led to each linked commit (as `costs --by commit`)",
+    )
+    def costs_by_commit(self, engine: Engine, since: Since = None, until: Until = None) -> CommitCostReport:
+        lo, hi = _range(since, until)
+        with _answers():
+            return commit_costs(engine, lo, hi)
 
     @get(
         "/git-links/by-commit/{sha:str}",

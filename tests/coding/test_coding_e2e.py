@@ -182,6 +182,11 @@ def test_git_links_names_the_session_and_the_cost_of_each_commit(stored: Stored)
         api = json.loads(resp.read())
     assert api["commit"] == second and api["cost_usd"] == pytest.approx(rows[second]["cost_usd"])
     assert [s["session_id"] for s in api["sessions"]] == [stored.session]
+    # The dashboard's "By commit" table reads the same figures as `costs --by commit`.
+    with urllib.request.urlopen(f"{stored.http}/api/v1/costs/by-commit", timeout=10) as resp:
+        by_commit = {r["commit"]: r for r in json.loads(resp.read())["rows"]}
+    expected = {k: r["cost_usd"] for k, r in rows.items()}
+    assert {k: r["cost_usd"] for k, r in by_commit.items()} == pytest.approx(expected)
 
 
 def test_unknown_and_bad_commits_are_clear_errors(stored: Stored) -> None:

@@ -21,11 +21,10 @@ function costTable(report, label) {
 export async function render(root, _args, params, stale) {
   const since = params.since ?? "30d";
   const q = since === "all" ? "" : since;
-  const commitKey = "vcs.ref.head.revision";
   const [byModel, byService, byDay, unpriced, byCommit] = await Promise.all([
     get("/metrics/costs", { by: "model", since: q }), get("/metrics/costs", { by: "service", since: q }),
     get("/metrics/costs", { by: "day", since: q }), get("/costs/unpriced", { since: q }),
-    get("/costs/by-attribute", { key: commitKey, since: q }),
+    get("/costs/by-commit", { since: q }),
   ]);
   if (stale()) return;
   const tt = byModel.total_tokens;
@@ -45,10 +44,10 @@ export async function render(root, _args, params, stale) {
     h("div", { class: "panel mt table-wrap" }, h("h2", {}, "By service"), costTable(byService, "Service")),
     h("div", { class: "panel mt table-wrap", "data-panel": "by-commit" }, h("h2", {}, "By commit"),
       byCommit.rows.length
-        ? costTable(byCommit, "Commit")
-        : h("p", { class: "muted" }, "No trace in this range names a commit. Set the attribute ",
-            h("code", {}, commitKey), " on a trace's root span, e.g. ",
-            h("code", {}, `at.agent("task", **{"${commitKey}": sha})`), ": its whole trace is counted for that commit.")),
+        ? costTable({ rows: byCommit.rows.map((r) => ({ ...r, key: `${r.commit.slice(0, 12)} ${r.message}` })) }, "Commit")
+        : h("p", { class: "muted" }, "No commit was linked in this range. Run a coding agent under ",
+            h("code", {}, "agenttrace wrap -- CMD"), " (or record ", h("code", {}, "at.git_link(sha)"),
+            "): each model call of its session is charged to the first commit made after it.")),
     h("div", { class: "panel mt", "data-panel": "unpriced" }, h("h2", {}, "Unpriced models"),
       unpriced.models.length
         ? [h("table", { "aria-label": "Unpriced models" },
