@@ -120,7 +120,7 @@ class _Collector:
     async def serve(self) -> int:
         from agenttrace.collector.live import LiveHistory
         from agenttrace.collector.metrics import CollectorState
-        from agenttrace.collector.supervisor import Supervisor
+        from agenttrace.collector.supervisor import OrphanWorkersError, Supervisor
 
         cfg = self.cfg
         data_dir = cfg.data_dir
@@ -145,7 +145,11 @@ class _Collector:
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         self.sup = sup = Supervisor(cfg, config_path=self.config_path, overrides=self.overrides)
         state.supervisor = sup
-        sup.start()
+        try:
+            sup.start()
+        except OrphanWorkersError as exc:
+            print(f"agenttrace-collector: {exc}", file=sys.stderr)
+            return 2
         try:
             return await self._run(sup, state, data_dir)
         except BaseException:
