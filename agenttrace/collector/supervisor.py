@@ -15,6 +15,7 @@ threads and an event loop, and ``fork`` after threads have started is unsafe.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -280,10 +281,8 @@ class OrphanWorkersError(AgentTraceError, RuntimeError):
 def _unlink(name: str) -> None:
     from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
 
-    try:
+    with contextlib.suppress(FileNotFoundError):
         _posixshmem.shm_unlink("/" + name)
-    except FileNotFoundError:
-        pass
 
 
 def _unlink_if_drained(ring_cls: Any, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -67,10 +68,8 @@ def _remove_leftovers(data_dir: Path) -> None:
 def _unlink(name: str) -> None:
     from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
 
-    try:
+    with contextlib.suppress(FileNotFoundError):
         _posixshmem.shm_unlink("/" + name)
-    except FileNotFoundError:
-        pass
 
 
 @pytest.fixture

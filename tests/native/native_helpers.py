@@ -56,6 +56,7 @@ OUTCOMES = (
     "dropped_bad_magic",
     "dropped_unknown_version",
     "dropped_truncated",
+    "dropped_bad_payload",
 )
 
 
