@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,3 +109,37 @@ def test_a_clean_stop_leaves_no_shared_memory(start_collector):
     c.wait_for(lambda m: m.get("agenttrace_spans_stored_total") == 10)
     assert c.stop() == 0
     assert _ours(c.data_dir) == []
+
+
+def test_workers_of_a_dead_collector_finish_before_the_next_one_takes_their_rings(start_collector, tmp_path):
+    quick = "[collector]\nshutdown_timeout_s = 1\n"
+    c = start_collector("--workers", "1", config=quick)
+    data_dir = c.data_dir
+    (worker,) = c.worker_pids()
+    os.kill(worker, signal.SIGSTOP)
+    sent = datagrams(100, 5, sender_id=80)
+    c.send_udp(sent)
+    c.wait_for(lambda m: m.get(RECEIVED) == len(sent))
+    c.proc.kill()  # the main process only: its worker lives on (stopped)
+    c.proc.wait(10)
+    try:
+        # A second consumer on the worker's ring would tear it: refused, naming the pid.
+        cfg = tmp_path / "quick.toml"
+        cfg.write_text(quick)
+        refused = subprocess.run(
+            [sys.executable, "-m", "agenttrace.collector.main", "--data-dir", str(data_dir), "--udp", "127.0.0.1:0",
+             "--http", "off", "--unix", "off", "--workers", "1", "--config", str(cfg)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stderr
+        assert str(worker) in refused.stderr and str(data_dir) in refused.stderr
+    finally:
+        os.kill(worker, signal.SIGCONT)  # an orphan empties its ring, then exits
+    deadline = time.monotonic() + 30
+    while _state(worker) not in ("Z", "X") and Path(f"/proc/{worker}").exists():
+        assert time.monotonic() < deadline, "the orphaned worker did not exit"
+        time.sleep(0.1)
+    again = start_collector("--workers", "1", "--data-dir", str(data_dir))
+    assert again.stop() == 0
+    assert _ours(data_dir) == []
+    assert len(stored_spans(data_dir)) == 100
