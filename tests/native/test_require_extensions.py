@@ -49,3 +49,12 @@ def test_a_missing_compiled_module(env: dict[str, str], expected: str) -> None:
     assert out.startswith(expected), out
     if expected == "ImportError":
         assert "AGENTTRACE_REQUIRE_EXTENSIONS=1" in out and "'ring'" in out
+
+
+def test_every_compiled_module_is_on_the_required_list() -> None:
+    from pathlib import Path
+
+    from agenttrace._native import COMPILED_MODULES
+
+    here = Path(__file__).resolve().parents[2] / "agenttrace" / "_native"
+    assert sorted(COMPILED_MODULES) == sorted(p.stem for p in here.glob("*.pyx"))
