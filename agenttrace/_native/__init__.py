@@ -49,7 +49,7 @@ def require_extensions(environ: Mapping[str, str] = os.environ) -> bool:
 
 NO_EXTENSIONS = no_extensions()
 REQUIRE_EXTENSIONS = require_extensions()
-COMPILED_MODULES = ("bounds", "columns", "decode", "recv", "ring")  # one per .pyx
+COMPILED_MODULES = ("bounds", "columns", "decode", "recv", "ring", "seqlock")  # one per .pyx
 _warned: set[str] = set()
 
 
