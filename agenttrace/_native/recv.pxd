@@ -53,6 +53,18 @@ cdef struct SeqSlot:
     uint32_t next_seq
 
 
+# The sequence table every receiver of a collector shares (SenderTable owns it).
+cdef struct SeqShared:
+    uint64_t lock             # spin claim (at_try_lock), held for one lookup
+    uint64_t tick
+    uint64_t nsets
+    SeqSlot *table
+
+
+cdef class SenderTable:
+    cdef SeqShared s
+
+
 cdef struct RecvState:
     int fd
     int stop
@@ -62,20 +74,19 @@ cdef struct RecvState:
     int nrings
     uint64_t rr
     uint64_t max_record
-    uint64_t tick
-    uint64_t nsets
+    SeqShared *seq
     RingC **rings
     char *tried
-    SeqSlot *table
     mmsghdr *msgs
     iovec *iovs
     char *ctrl
     char *scratch
-    uint64_t counters[13]   # one per name of recv_py.COUNTERS
+    uint64_t counters[14]   # one per name of recv_py.COUNTERS
 
 
 cdef class Receiver:
     cdef RecvState st
+    cdef SenderTable _senders
     cdef list _given
     cdef list _rings
     cdef list _attached

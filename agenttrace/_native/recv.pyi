@@ -5,16 +5,25 @@ from typing import Any
 
 from agenttrace._native.recv_py import BATCH as BATCH
 from agenttrace._native.recv_py import COUNTERS as COUNTERS
+from agenttrace._native.recv_py import MAX_GAP as MAX_GAP
 from agenttrace._native.recv_py import POLL_MS as POLL_MS
+from agenttrace._native.recv_py import REORDER_WINDOW as REORDER_WINDOW
+from agenttrace._native.recv_py import SEQ_GRACE as SEQ_GRACE
 from agenttrace._native.recv_py import SEQ_TABLE_SIZE as SEQ_TABLE_SIZE
 from agenttrace._native.recv_py import SEQ_WAYS as SEQ_WAYS
 from agenttrace._native.recv_py import check_datagram_socket as check_datagram_socket
 from agenttrace._native.recv_py import classify as classify
 from agenttrace._native.recv_py import socket_drops as socket_drops
 
+class SenderTable:
+    def __init__(self, size: int = 0) -> None: ...
+    def see(self, sender: int, seq: int) -> tuple[int, int]: ...
+
 class Receiver:
     transport: str
-    def __init__(self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = ...) -> None: ...
+    def __init__(
+        self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = ..., senders: SenderTable | None = None
+    ) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
     @property

@@ -34,6 +34,8 @@ from agenttrace._native.ring cimport (
     at_flag_store,
     at_load_relaxed,
     at_store_relaxed,
+    at_try_lock,
+    at_unlock,
     ring_commit,
     ring_count_dropped,
     ring_free,
@@ -47,7 +49,10 @@ from agenttrace._native.ring cimport (
 from agenttrace._native.recv_py import (
     BATCH,
     COUNTERS,
+    MAX_GAP,
     POLL_MS,
+    REORDER_WINDOW,
+    SEQ_GRACE,
     SEQ_TABLE_SIZE,
     SEQ_WAYS,
     check_datagram_socket,
@@ -59,9 +64,13 @@ __all__ = [
     "BATCH",
     "COUNTERS",
     "POLL_MS",
+    "MAX_GAP",
+    "REORDER_WINDOW",
+    "SEQ_GRACE",
     "SEQ_TABLE_SIZE",
     "SEQ_WAYS",
     "Receiver",
+    "SenderTable",
     "check_datagram_socket",
     "classify",
     "socket_drops",
@@ -84,6 +93,7 @@ cdef enum:
     C_TRUNCATED
     C_ERRORS
     C_SPANS
+    C_BAD_PAYLOAD
     N_COUNTERS
 
 cdef enum:
@@ -91,6 +101,7 @@ cdef enum:
     V_BAD_MAGIC = 1
     V_UNKNOWN_VERSION = 2
     V_TRUNCATED = 3
+    V_BAD_PAYLOAD = 4
     HEADER_SIZE = 20
     DRAIN_SLOT = 32       # bytes kept per datagram when draining a full ring: the header
     WAYS = 8              # sequence table: set-associative, LRU within a set (recv_py.SEQ_WAYS)
@@ -100,15 +111,21 @@ assert tuple(COUNTERS) == (
     "received", "bytes", "accepted", "kernel_dropped", "lost", "reordered", "dropped_ring_full",
     "dropped_oversize", "dropped_bad_magic", "dropped_unknown_version", "dropped_truncated", "errors",
     "spans",
+    "dropped_bad_payload",
 )
 assert SEQ_WAYS == WAYS and SEQ_TABLE_SIZE % WAYS == 0
 
 
 cdef int POLL_MS_C = POLL_MS
+cdef uint32_t SEQ_GRACE_C = SEQ_GRACE
+cdef uint32_t REORDER_WINDOW_C = REORDER_WINDOW
+cdef uint32_t MAX_GAP_C = MAX_GAP
 
 
 cdef inline int classify_c(const uint8_t *d, size_t n) noexcept nogil:
-    # The rules of agenttrace.wire.decode_header.
+    # The rules of recv_py.classify: header, then the payload's framing. The caller
+    # has at least min(n, 25) bytes at d.
+    cdef uint32_t count, raw_len
     if n < HEADER_SIZE:
         if n >= 2 and (d[0] != 0x41 or d[1] != 0x54):
             return V_BAD_MAGIC
@@ -117,36 +134,79 @@ cdef inline int classify_c(const uint8_t *d, size_t n) noexcept nogil:
         return V_BAD_MAGIC
     if d[2] != 1:
         return V_UNKNOWN_VERSION
-    return V_OK
+    if d[3] & 0x01:
+        if n < HEADER_SIZE + 4:
+            return V_TRUNCATED
+        raw_len = <uint32_t>d[20] | (<uint32_t>d[21] << 8) | (<uint32_t>d[22] << 16) | (<uint32_t>d[23] << 24)
+        return V_BAD_PAYLOAD if raw_len > (1 << 20) else V_OK
+    if n < HEADER_SIZE + 1:
+        return V_TRUNCATED
+    if 0x90 <= d[20] <= 0x9F:
+        count = d[20] & 0x0F
+    elif d[20] == 0xDC:
+        if n < HEADER_SIZE + 3:
+            return V_TRUNCATED
+        count = (<uint32_t>d[21] << 8) | d[22]
+    elif d[20] == 0xDD:
+        if n < HEADER_SIZE + 5:
+            return V_TRUNCATED
+        count = (<uint32_t>d[21] << 24) | (<uint32_t>d[22] << 16) | (<uint32_t>d[23] << 8) | d[24]
+    else:
+        return V_BAD_PAYLOAD
+    return V_OK if count == (<uint32_t>d[4] | (<uint32_t>d[5] << 8)) else V_BAD_PAYLOAD
 
 
-cdef inline void seq_see(RecvState *s, uint64_t sender, uint32_t seq) noexcept nogil:
+cdef inline uint32_t seq_lost_at_start(uint32_t seq) noexcept nogil:
+    # A sender's sequence starts at 0: first seen just after it, the seqs before are lost.
+    return seq if seq < SEQ_GRACE_C else 0
+
+
+cdef inline void seq_see_locked(SeqShared *t, uint64_t *counters, uint64_t sender, uint32_t seq) noexcept nogil:
     cdef uint64_t base, oldest = <uint64_t>-1
     cdef SeqSlot *slot
     cdef SeqSlot *victim = NULL
-    cdef uint32_t gap
+    cdef uint32_t gap, behind, lost
     cdef int j
-    s.tick += 1
+    t.tick += 1
     # Fibonacci hashing: sender ids are random, but tests and tools use small ones.
-    base = ((sender * <uint64_t>0x9E3779B97F4A7C15) >> 32) % s.nsets * WAYS
+    base = ((sender * <uint64_t>0x9E3779B97F4A7C15) >> 32) % t.nsets * WAYS
     for j in range(WAYS):
-        slot = &s.table[base + j]
+        slot = &t.table[base + j]
         if slot.last_seen != 0 and slot.sender == sender:
-            slot.last_seen = s.tick
+            slot.last_seen = t.tick
             gap = seq - slot.next_seq
-            if gap < 0x80000000u:
+            if gap < MAX_GAP_C:
                 if gap:
-                    at_bump(&s.counters[C_LOST], gap)
+                    at_bump(&counters[C_LOST], gap)
                 slot.next_seq = seq + 1
-            else:
-                at_bump(&s.counters[C_REORDERED], 1)
+                return
+            behind = slot.next_seq - seq
+            if behind <= REORDER_WINDOW_C and not (seq < SEQ_GRACE_C and behind > SEQ_GRACE_C):
+                at_bump(&counters[C_REORDERED], 1)
+                return
+            # A restart (back near 0), or a jump no loss explains: a new epoch.
+            slot.next_seq = seq + 1
+            lost = seq_lost_at_start(seq)
+            if lost:
+                at_bump(&counters[C_LOST], lost)
             return
         if slot.last_seen < oldest:
             oldest = slot.last_seen
             victim = slot
     victim.sender = sender
     victim.next_seq = seq + 1
-    victim.last_seen = s.tick
+    victim.last_seen = t.tick
+    lost = seq_lost_at_start(seq)
+    if lost:
+        at_bump(&counters[C_LOST], lost)
+
+
+cdef inline void seq_see(RecvState *s, uint64_t sender, uint32_t seq) noexcept nogil:
+    # The table is shared by the receive threads of a collector; a lookup is ~20 ns.
+    while not at_try_lock(&s.seq.lock, 1):
+        sched_yield()
+    seq_see_locked(s.seq, s.counters, sender, seq)
+    at_unlock(&s.seq.lock)
 
 
 cdef inline bint check(RecvState *s, const uint8_t *d, size_t n, int msg_flags) noexcept nogil:
@@ -164,6 +224,9 @@ cdef inline bint check(RecvState *s, const uint8_t *d, size_t n, int msg_flags) 
         return False
     if v == V_TRUNCATED:
         at_bump(&s.counters[C_TRUNCATED], 1)
+        return False
+    if v == V_BAD_PAYLOAD:
+        at_bump(&s.counters[C_BAD_PAYLOAD], 1)
         return False
     memcpy(&sender, d + 8, 8)
     memcpy(&seq, d + 16, 4)
@@ -328,6 +391,37 @@ cdef void receive_loop(RecvState *s) noexcept nogil:
         nanosleep(&pause, NULL)  # an unexpected error must not become a busy loop
 
 
+cdef class SenderTable:
+    """sender_id → next expected seq, shared by the receivers of a collector (see
+    ``recv_py.SenderTable``: same hash, same rules)."""
+
+    def __cinit__(self, int size=0):
+        if size <= 0:
+            size = SEQ_TABLE_SIZE
+        if size % WAYS:
+            raise ValueError(f"size must be a multiple of {WAYS}")
+        self.s.table = <SeqSlot *>PyMem_Malloc(size * sizeof(SeqSlot))
+        if not self.s.table:
+            raise MemoryError()
+        memset(self.s.table, 0, size * sizeof(SeqSlot))
+        self.s.nsets = size // WAYS
+        self.s.tick = 0
+        self.s.lock = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.s.table)
+
+    def see(self, uint64_t sender, uint32_t seq):
+        """Record ``seq`` from ``sender``; returns (lost, reordered) increments."""
+        cdef uint64_t counters[N_COUNTERS]
+        memset(counters, 0, sizeof(counters))
+        while not at_try_lock(&self.s.lock, 1):
+            sched_yield()
+        seq_see_locked(&self.s, counters, sender, seq)
+        at_unlock(&self.s.lock)
+        return counters[C_LOST], counters[C_REORDERED]
+
+
 cdef class Receiver:
     """Receive datagrams from the socket ``fd`` on a thread and push them into ``rings``.
 
@@ -341,7 +435,7 @@ cdef class Receiver:
         memset(&self.st, 0, sizeof(RecvState))
         self.st.fd = -1
 
-    def __init__(self, int fd, rings, str transport, *, int batch=BATCH):
+    def __init__(self, int fd, rings, str transport, *, int batch=BATCH, SenderTable senders=None):
         cdef Ring r
         cdef int i
         if transport not in ("udp", "unix"):
@@ -367,20 +461,19 @@ cdef class Receiver:
             raise ValueError(f"rings' max_record {self.st.max_record} cannot hold a datagram header")
         self.st.batch = batch
         self.st.nrings = len(self._rings)
-        self.st.nsets = SEQ_TABLE_SIZE // WAYS
+        self._senders = senders if senders is not None else SenderTable()
+        self.st.seq = &self._senders.s
         self.st.rings = <RingC **>PyMem_Malloc(self.st.nrings * sizeof(RingC *))
         self.st.tried = <char *>PyMem_Malloc(self.st.nrings)
-        self.st.table = <SeqSlot *>PyMem_Malloc(SEQ_TABLE_SIZE * sizeof(SeqSlot))
         self.st.msgs = <mmsghdr *>PyMem_Malloc(batch * sizeof(mmsghdr))
         self.st.iovs = <iovec *>PyMem_Malloc(batch * sizeof(iovec))
         self.st.ctrl = <char *>PyMem_Malloc(batch * CTRL_SPACE)
         self.st.scratch = <char *>PyMem_Malloc(batch * DRAIN_SLOT)
-        if (not self.st.rings or not self.st.tried or not self.st.table or not self.st.msgs
+        if (not self.st.rings or not self.st.tried or not self.st.msgs
                 or not self.st.iovs or not self.st.ctrl or not self.st.scratch):
             raise MemoryError()
         if CMSG_SPACE(4) > CTRL_SPACE:
             raise RuntimeError("control buffer too small for SO_RXQ_OVFL")
-        memset(self.st.table, 0, SEQ_TABLE_SIZE * sizeof(SeqSlot))
         for i in range(self.st.nrings):
             r = self._rings[i]
             self.st.rings[i] = &r.c
@@ -392,7 +485,6 @@ cdef class Receiver:
             os.close(self.st.fd)
         PyMem_Free(self.st.rings)
         PyMem_Free(self.st.tried)
-        PyMem_Free(self.st.table)
         PyMem_Free(self.st.msgs)
         PyMem_Free(self.st.iovs)
         PyMem_Free(self.st.ctrl)

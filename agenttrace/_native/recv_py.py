@@ -3,7 +3,10 @@ datagram's 20-byte header, tracks every sender's sequence numbers and pushes the
 datagram into the emptiest ring.
 
 Every datagram read from the socket is counted in ``received`` and in exactly one
-outcome: ``accepted`` (now in a ring) or one of the ``dropped_*`` counters. The
+outcome: ``accepted`` (now in a ring) or one of the ``dropped_*`` counters. Only a
+datagram whose header and payload framing are valid (:func:`classify`) updates its
+sender's sequence state, in a :class:`SenderTable` that the receivers of one
+collector share. The
 outcome is counted first, so a snapshot never shows more ``received`` than outcomes. Besides,
 ``lost`` counts sequence numbers never seen (gaps), ``reordered`` datagrams that came
 after a later one of the same sender, and ``kernel_dropped`` the socket's own drop
@@ -36,10 +39,14 @@ from typing import Any
 __all__ = [
     "BATCH",
     "COUNTERS",
+    "MAX_GAP",
     "POLL_MS",
+    "REORDER_WINDOW",
+    "SEQ_GRACE",
     "SEQ_TABLE_SIZE",
     "SEQ_WAYS",
     "Receiver",
+    "SenderTable",
     "check_datagram_socket",
     "classify",
     "socket_drops",
@@ -56,6 +63,7 @@ _MAGIC = b"AT"
 _VERSION = 1
 _ID_SEQ = struct.Struct("<QI")
 _U32 = struct.Struct("=I")
+_U32_LE = struct.Struct("<I")
 
 COUNTERS = (
     "received",
@@ -71,6 +79,7 @@ COUNTERS = (
     "dropped_truncated",
     "errors",
     "spans",  # spans in the accepted datagrams (their headers' span count)
+    "dropped_bad_payload",
 )
 
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
@@ -104,12 +113,17 @@ def check_datagram_socket(fd: int) -> None:
 
 
 # classify() outcomes
-OK, BAD_MAGIC, UNKNOWN_VERSION, TRUNCATED = 0, 1, 2, 3
+OK, BAD_MAGIC, UNKNOWN_VERSION, TRUNCATED, BAD_PAYLOAD = 0, 1, 2, 3, 4
+_FLAG_LZ4 = 0x01
+_MAX_RAW_PAYLOAD = 1 << 20
 
 
 def classify(head: bytes | memoryview, length: int) -> int:
-    """Header check of one datagram of ``length`` bytes whose first bytes are ``head``;
-    the same rules as :func:`agenttrace.wire.decode_header`."""
+    """Check one datagram of ``length`` bytes whose first bytes are ``head`` (at least
+    the 20-byte header and, when the datagram has them, the next 5): the header rules
+    of :func:`agenttrace.wire.decode_header`, and the payload's framing (the msgpack
+    array header must announce ``span_count`` spans; an LZ4 payload must carry its
+    length). Only a datagram that passes updates its sender's sequence state."""
     if length < HEADER_SIZE:
         if length >= 2 and bytes(head[:2]) != _MAGIC:
             return BAD_MAGIC
@@ -118,29 +132,61 @@ def classify(head: bytes | memoryview, length: int) -> int:
         return BAD_MAGIC
     if head[2] != _VERSION:
         return UNKNOWN_VERSION
-    return OK
+    avail = min(len(head), length) - HEADER_SIZE
+    if head[3] & _FLAG_LZ4:
+        if avail < 4:
+            return TRUNCATED
+        raw_len = _U32_LE.unpack_from(head, HEADER_SIZE)[0]
+        return BAD_PAYLOAD if raw_len > _MAX_RAW_PAYLOAD else OK
+    if avail < 1:
+        return TRUNCATED
+    b = head[HEADER_SIZE]
+    if 0x90 <= b <= 0x9F:
+        count = b & 0x0F
+    elif b == 0xDC:
+        if avail < 3:
+            return TRUNCATED
+        count = (head[HEADER_SIZE + 1] << 8) | head[HEADER_SIZE + 2]
+    elif b == 0xDD:
+        if avail < 5:
+            return TRUNCATED
+        count = int.from_bytes(bytes(head[HEADER_SIZE + 1 : HEADER_SIZE + 5]), "big")
+    else:
+        return BAD_PAYLOAD
+    return OK if count == head[4] | (head[5] << 8) else BAD_PAYLOAD
 
 
 SEQ_WAYS = 8  # the table is set-associative: a sender may live in one of 8 slots
+# Sequence rules (docs/receive-path.md, "Loss accounting"); the compiled build uses the same.
+SEQ_GRACE = 64  # a sender's sequence starts at 0: a first sight below this counts the seqs before it
+REORDER_WINDOW = 1024  # a datagram at most this far behind is late (it was counted lost; now it came)
+MAX_GAP = 1 << 16  # a jump further ahead is not believed to be loss: a new epoch starts there
 _GOLDEN = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
 
 
-class _SeqTable:
-    """sender_id → next expected seq, in ``size`` slots grouped in sets of SEQ_WAYS.
+class SenderTable:
+    """sender_id → next expected seq, in ``size`` slots grouped in sets of SEQ_WAYS,
+    shared by every receiver of a collector (a sender is known by its id, whichever
+    socket or source address its datagrams come from).
 
     A sender hashes to one set; when its set is full the least recently seen sender
-    of that set is evicted (and is treated as new if it comes back, so nothing is
-    counted lost for it). The compiled receiver uses the same hash and rule, so both
-    builds count the same."""
+    of that set is evicted (and is treated as new if it comes back). The compiled
+    receiver uses the same hash and rules, so both builds count the same."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = 0) -> None:
+        size = size or SEQ_TABLE_SIZE
         self.nsets = size // SEQ_WAYS
         self.sets: dict[int, list[list[int]]] = {}
         self.tick = 0
+        self.lock = threading.Lock()
 
     def see(self, sender: int, seq: int) -> tuple[int, int]:
         """Record ``seq`` from ``sender``; returns (lost, reordered) increments."""
+        with self.lock:
+            return self._see(sender, seq)
+
+    def _see(self, sender: int, seq: int) -> tuple[int, int]:
         self.tick += 1
         index = (((sender * _GOLDEN) & _MASK64) >> 32) % self.nsets
         ways = self.sets.setdefault(index, [])
@@ -148,17 +194,22 @@ class _SeqTable:
             if slot[0] == sender:
                 slot[2] = self.tick
                 gap = (seq - slot[1]) & 0xFFFFFFFF
-                if gap < 0x80000000:
+                if gap < MAX_GAP:
                     slot[1] = (seq + 1) & 0xFFFFFFFF
                     return gap, 0
-                return 0, 1
+                behind = (slot[1] - seq) & 0xFFFFFFFF
+                if behind <= REORDER_WINDOW and not (seq < SEQ_GRACE < behind):
+                    return 0, 1
+                # A restart (back near 0), or a jump no loss explains: a new epoch.
+                slot[1] = (seq + 1) & 0xFFFFFFFF
+                return (seq if seq < SEQ_GRACE else 0), 0
         entry = [sender, (seq + 1) & 0xFFFFFFFF, self.tick]
         if len(ways) < SEQ_WAYS:
             ways.append(entry)
         else:
             oldest = min(range(SEQ_WAYS), key=lambda j: ways[j][2])
             ways[oldest] = entry
-        return 0, 0
+        return (seq if seq < SEQ_GRACE else 0), 0
 
 
 class Receiver:
@@ -169,7 +220,9 @@ class Receiver:
     sockets). Several receivers may feed the same rings.
     """
 
-    def __init__(self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = BATCH) -> None:
+    def __init__(
+        self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = BATCH, senders: SenderTable | None = None
+    ) -> None:
         if transport not in ("udp", "unix"):
             raise ValueError(f"transport must be 'udp' or 'unix', got {transport!r}")
         if not rings:
@@ -183,7 +236,7 @@ class Receiver:
         self._sock = socket.socket(fileno=os.dup(fd))
         self._batch = batch
         self._counts = dict.fromkeys(COUNTERS, 0)
-        self._seq = _SeqTable(SEQ_TABLE_SIZE)
+        self._seq = senders if senders is not None else SenderTable()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._final_drops = 0
@@ -269,13 +322,15 @@ class Receiver:
             c["received"] += 1
 
     def _outcome(self, view: memoryview, n: int, ring: Any) -> str:
-        verdict = classify(view[:HEADER_SIZE], n)
+        verdict = classify(view[: min(n, HEADER_SIZE + 5)], n)
         if verdict == BAD_MAGIC:
             return "dropped_bad_magic"
         if verdict == UNKNOWN_VERSION:
             return "dropped_unknown_version"
         if verdict == TRUNCATED:
             return "dropped_truncated"
+        if verdict == BAD_PAYLOAD:
+            return "dropped_bad_payload"
         sender, seq = _ID_SEQ.unpack_from(view, 8)
         lost, reordered = self._seq.see(sender, seq)
         self._counts["lost"] += lost

@@ -23,6 +23,8 @@ from agenttrace._native.ring_py import (
     Ring as _TwinRing,
     _attach_untracked,
     _check_sizes,
+    _create_shm,
+    unlink_shm,
     record_size,
 )
 
@@ -78,11 +80,12 @@ cdef class Ring:
             self._has_view = False
 
     @classmethod
-    def create(cls, capacity, *, name=None, max_record=DEFAULT_MAX_RECORD):
+    def create(cls, capacity, *, name=None, max_record=DEFAULT_MAX_RECORD, persistent=False):
         """Create a ring of ``capacity`` data bytes; this process owns (and should
-        eventually :meth:`unlink`) the shared-memory name."""
+        eventually :meth:`unlink`) the shared-memory name. A ``persistent`` ring is
+        not unlinked by the resource tracker when its creator dies."""
         _check_sizes(capacity, max_record)
-        shm = SharedMemory(name=name, create=True, size=HEADER_SIZE + capacity)
+        shm = _create_shm(name, HEADER_SIZE + capacity, persistent=persistent)
         buf = shm.buf
         buf[:8] = MAGIC
         ints = buf[8:16].cast("I")
@@ -198,6 +201,31 @@ cdef class Ring:
             at_bump(&self.c.hdr[H_BYTES_POPPED], nbytes)
         return out
 
+    def skip_to_head(self):
+        """Consumer: give up the records between tail and head (after
+        :class:`RingCorruptError`: they cannot be framed). Returns the bytes skipped."""
+        self._check_open()
+        cdef uint64_t tail = at_load_relaxed(&self.c.hdr[H_TAIL])
+        cdef uint64_t head = at_load_acquire(&self.c.hdr[H_HEAD])
+        at_store_release(&self.c.hdr[H_TAIL], head)
+        return head - tail
+
+    # --- after a crash ----------------------------------------------------------
+
+    def release_dead_producer(self):
+        """Free the producer claim that a killed producer may still hold. Call only
+        when no producer of this ring can be running (at start, before any receiver).
+        Returns True when a claim was held."""
+        self._check_open()
+        cdef bint held = at_load_acquire(&self.c.hdr[H_PRODUCER_LOCK]) != 0
+        at_store_release(&self.c.hdr[H_PRODUCER_LOCK], 0)
+        return held
+
+    def waiting(self):
+        """Records pushed and not yet popped (from the shared counters)."""
+        self._check_open()
+        return at_load_relaxed(&self.c.hdr[H_PUSHED]) - at_load_relaxed(&self.c.hdr[H_POPPED])
+
     # --- anyone ---------------------------------------------------------------
 
     def fill(self):
@@ -242,12 +270,7 @@ cdef class Ring:
 
     def unlink(self):
         """Remove the shared-memory name (normally done by the creator)."""
-        if self._owner:
-            self._shm.unlink()
-        else:
-            from multiprocessing.shared_memory import _posixshmem
-
-            _posixshmem.shm_unlink(self._shm._name)
+        unlink_shm(self._shm, owner=self._owner)
 
     def __enter__(self):
         return self

@@ -122,6 +122,33 @@ def _attach_untracked(name: str) -> SharedMemory:
             resource_tracker.register = register
 
 
+def _create_shm(name: str | None, size: int, *, persistent: bool) -> SharedMemory:
+    """Create the block. A *persistent* one is not registered with the resource
+    tracker, so it outlives a crashed creator (the next collector on the same data
+    directory drains it, then unlinks it); see the format page, "Crash"."""
+    if not persistent:
+        return SharedMemory(name=name, create=True, size=size)
+    with _attach_lock:
+        register = resource_tracker.register
+        resource_tracker.register = lambda name, rtype: None
+        try:
+            shm = SharedMemory(name=name, create=True, size=size)
+        finally:
+            resource_tracker.register = register
+    shm._agenttrace_untracked = True  # type: ignore[attr-defined]
+    return shm
+
+
+def unlink_shm(shm: SharedMemory, *, owner: bool) -> None:
+    """Remove the block's name; only a tracked creator goes through the tracker."""
+    if owner and not getattr(shm, "_agenttrace_untracked", False):
+        shm.unlink()
+        return
+    from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
+
+    _posixshmem.shm_unlink(shm._name)
+
+
 def _check_sizes(capacity: int, max_record: int) -> None:
     if not 0 <= max_record <= MAX_RECORD_LIMIT:
         raise ValueError(f"max_record must be within 0..{MAX_RECORD_LIMIT}, got {max_record}")
@@ -178,11 +205,14 @@ class Ring:
         self.pinned = 0  # running receivers that hold this ring
 
     @classmethod
-    def create(cls, capacity: int, *, name: str | None = None, max_record: int = DEFAULT_MAX_RECORD) -> Ring:
+    def create(
+        cls, capacity: int, *, name: str | None = None, max_record: int = DEFAULT_MAX_RECORD, persistent: bool = False
+    ) -> Ring:
         """Create a ring of ``capacity`` data bytes; this process owns (and should
-        eventually :meth:`unlink`) the shared-memory name."""
+        eventually :meth:`unlink`) the shared-memory name. A ``persistent`` ring is
+        not unlinked by the resource tracker when its creator dies."""
         _check_sizes(capacity, max_record)
-        shm = SharedMemory(name=name, create=True, size=HEADER_SIZE + capacity)
+        shm = _create_shm(name, HEADER_SIZE + capacity, persistent=persistent)
         buf = shm.buf
         buf[:8] = MAGIC
         ints = buf[8:16].cast("I")
@@ -303,6 +333,29 @@ class Ring:
         q[_BYTES_POPPED] += nbytes
         return out
 
+    def skip_to_head(self) -> int:
+        """Consumer: give up the records between tail and head (after
+        :class:`RingCorruptError`: they cannot be framed). Returns the bytes skipped."""
+        q = self._q
+        tail, head = q[_TAIL], q[_HEAD]
+        q[_TAIL] = head
+        return head - tail
+
+    # --- after a crash ----------------------------------------------------------
+
+    def release_dead_producer(self) -> bool:
+        """Free the producer claim that a killed producer may still hold. Call only
+        when no producer of this ring can be running (at start, before any receiver).
+        Returns True when a claim was held."""
+        held = bool(self._q[_PRODUCER_LOCK])
+        self._q[_PRODUCER_LOCK] = 0
+        return held
+
+    def waiting(self) -> int:
+        """Records pushed and not yet popped (from the shared counters)."""
+        q = self._q
+        return q[_PUSHED] - q[_POPPED]
+
     # --- anyone ---------------------------------------------------------------
 
     def fill(self) -> float:
@@ -345,12 +398,7 @@ class Ring:
 
     def unlink(self) -> None:
         """Remove the shared-memory name (normally done by the creator)."""
-        if self._owner:
-            self._shm.unlink()
-        else:
-            from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
-
-            _posixshmem.shm_unlink(self._shm._name)
+        unlink_shm(self._shm, owner=self._owner)
 
     def __enter__(self) -> Ring:
         return self

@@ -90,6 +90,7 @@ SLOTS: tuple[str, ...] = (
     "dropped_unknown_version",
     "dropped_store_error",
     "dropped_worker_crash",
+    "dropped_ring_corrupt",  # a ring record that could not be framed (memory damage): the rest is skipped
     "segments",
     "store_bytes",
     "wal_bytes",
@@ -107,6 +108,8 @@ SLOTS: tuple[str, ...] = (
     *(f"rejected_{reason}" for reason in REJECT_REASONS),
 )
 SLOT = {name: i for i, name in enumerate(SLOTS)}
+# What a restarted worker needs from its predecessor's block to settle the batch it was in.
+IN_FLIGHT = ("popped", "done", "appending", "appending_first_seq", "appending_spans")
 WORKER_DROP_REASONS: tuple[str, ...] = tuple(s[len("dropped_") :] for s in SLOTS if s.startswith("dropped_"))
 
 # Seconds. The WAL append is microseconds; a seal is milliseconds to a second.
@@ -309,11 +312,35 @@ class CounterBlock:
         return self._shm.name
 
     @classmethod
-    def create(cls, name: str | None = None) -> CounterBlock:
-        shm = shared_memory.SharedMemory(name=name, create=True, size=BLOCK_SIZE)
+    def create(cls, name: str | None = None, *, persistent: bool = False) -> CounterBlock:
+        """A fresh block. A ``persistent`` one outlives a crashed main process (it is
+        not registered with the resource tracker), like the rings."""
+        from agenttrace._native.ring_py import _create_shm
+
+        shm = _create_shm(name, BLOCK_SIZE, persistent=persistent)
         shm.buf[: SNAP_OFFSET + SNAP_HEADER.size] = bytes(SNAP_OFFSET + SNAP_HEADER.size)
         shm.buf[0:8] = MAGIC
         return cls(shm, owner=True)
+
+    @classmethod
+    def take_over(cls, name: str) -> CounterBlock:
+        """Adopt the block a crashed collector left under ``name``: every counter starts
+        again at zero (this run's figures), except the in-flight words of its last
+        worker (:data:`IN_FLIGHT`), which the next worker on the slot needs to account
+        for the batch that worker was appending (see :mod:`agenttrace.collector.worker`)."""
+        block = cls.attach(name)
+        block._owner = True
+        block._shm._agenttrace_untracked = True  # type: ignore[attr-defined]
+        kept = {k: block.get(k) for k in IN_FLIGHT}
+        kept["popped"] -= kept.pop("done")
+        block._shm.buf[8 : SNAP_OFFSET + SNAP_HEADER.size] = bytes(SNAP_OFFSET + SNAP_HEADER.size - 8)
+        for k, v in kept.items():
+            block.set(k, v)
+        return block
+
+    def in_flight(self) -> int:
+        """Datagrams the last worker popped and did not finish."""
+        return max(0, self.get("popped") - self.get("done"))
 
     @classmethod
     def attach(cls, name: str) -> CounterBlock:
@@ -397,8 +424,9 @@ class CounterBlock:
         self._shm.close()
 
     def unlink(self) -> None:
-        if self._owner:
-            self._shm.unlink()
+        from agenttrace._native.ring_py import unlink_shm
+
+        unlink_shm(self._shm, owner=self._owner)
 
 
 def _attach_untracked(name: str) -> shared_memory.SharedMemory:

@@ -120,7 +120,7 @@ class _Collector:
     async def serve(self) -> int:
         from agenttrace.collector.live import LiveHistory
         from agenttrace.collector.metrics import CollectorState
-        from agenttrace.collector.supervisor import Supervisor
+        from agenttrace.collector.supervisor import OrphanWorkersError, Supervisor
 
         cfg = self.cfg
         data_dir = cfg.data_dir
@@ -145,7 +145,11 @@ class _Collector:
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         self.sup = sup = Supervisor(cfg, config_path=self.config_path, overrides=self.overrides)
         state.supervisor = sup
-        sup.start()
+        try:
+            sup.start()
+        except OrphanWorkersError as exc:
+            print(f"agenttrace-collector: {exc}", file=sys.stderr)
+            return 2
         try:
             return await self._run(sup, state, data_dir)
         except BaseException:
@@ -236,7 +240,10 @@ class _Collector:
         from agenttrace.collector.sockets import open_udp_sockets, open_unix_socket, rcvbuf_warning
 
         cfg = self.cfg
-        receiver_cls = load("recv").Receiver
+        recv_mod = load("recv")
+        receiver_cls = recv_mod.Receiver
+        # One sequence table for every socket: a sender is known by its id, not its address.
+        senders = recv_mod.SenderTable()
         rcvbuf = cfg.receive.rcvbuf_bytes
         lines: list[str] = []
         warned = False
@@ -247,7 +254,7 @@ class _Collector:
             shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
             lines.append(f"udp://{shown}:{bound[1]} ({len(socks)} sockets)")
             for sock in socks:
-                self.receivers.append(receiver_cls(sock.fileno(), rings, "udp"))
+                self.receivers.append(receiver_cls(sock.fileno(), rings, "udp", senders=senders))
             warning = rcvbuf_warning(socks[0], rcvbuf)
             if warning and not warned:
                 warned = True
@@ -259,7 +266,7 @@ class _Collector:
             self.sockets.append(sock)
             self.unix_path = path
             lines.append(f"unix://{path}")
-            self.receivers.append(receiver_cls(sock.fileno(), rings, "unix"))
+            self.receivers.append(receiver_cls(sock.fileno(), rings, "unix", senders=senders))
             warning = rcvbuf_warning(sock, rcvbuf)
             if warning and not warned:
                 print(f"agenttrace-collector: warning: {warning}", file=sys.stderr, flush=True)

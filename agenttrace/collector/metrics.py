@@ -49,6 +49,7 @@ RECEIVER_DROP_REASONS = {
     "dropped_bad_magic": "bad_magic",
     "dropped_unknown_version": "unknown_version",
     "dropped_truncated": "truncated",
+    "dropped_bad_payload": "bad_payload",
 }
 
 

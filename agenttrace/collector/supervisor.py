@@ -1,7 +1,8 @@
 """The supervisor: owns each worker's ring and counter block, starts, restarts and drains workers.
 
 Rings and counter blocks are created here, in the main process, and live as long as
-it does. A worker process only attaches to them, so when one dies (a bug, an OOM
+it does (and, named after the data directory, past its crash: see
+:mod:`agenttrace.collector.shm`). A worker process only attaches to them, so when one dies (a bug, an OOM
 kill, ``kill -9``) nothing in its ring is lost: :meth:`Supervisor.check` notices,
 waits a short backoff (doubling while a worker keeps dying young, up to 10 s) and
 starts a new process on the same ring, block and WAL; the new worker replays its
@@ -14,6 +15,7 @@ threads and an event loop, and ``fork`` after threads have started is unsafe.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -22,12 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agenttrace._native import load
+from agenttrace.collector import shm
 from agenttrace.collector.config import CollectorConfig
 from agenttrace.collector.counters import CounterBlock
 from agenttrace.collector.live import LiveWorker
 from agenttrace.collector.worker import WorkerSpec, run_worker
+from agenttrace.errors import AgentTraceError
 
-__all__ = ["Supervisor", "WorkerSlot"]
+__all__ = ["OrphanWorkersError", "Supervisor", "WorkerSlot"]
 
 log = logging.getLogger("agenttrace.collector.supervisor")
 
@@ -48,6 +52,8 @@ class WorkerSlot:
     backoff_s: float = 0.0
     restart_at: float | None = None
     exit_codes: list[int] = field(default_factory=list)
+    # Rings a crashed collector left that this run has no slot for: drained first.
+    drain_first: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> int | None:
@@ -87,15 +93,77 @@ class Supervisor:
         return [s.block for s in self.slots]
 
     def start(self) -> None:
-        """Create the rings and blocks and start every worker."""
-        for i in range(self.cfg.workers):
-            ring = self._ring_mod.Ring.create(
-                self.cfg.collector.ring_bytes, max_record=self.cfg.receive.max_datagram_bytes
-            )
-            block = CounterBlock.create()
+        """Create the rings and blocks, or take over those a crashed collector on the
+        same data directory left (:mod:`agenttrace.collector.shm`), and start every
+        worker. Raises :class:`OrphanWorkersError` while that collector's workers run."""
+        data_dir = self.cfg.data_dir
+        left = shm.find_leftovers(data_dir)
+        if left:
+            self._wait_for_orphans(left)
+        n = self.cfg.workers
+        for i in range(n):
+            ring = self._take_ring(shm.ring_name(data_dir, i), i in left.rings)
+            name = shm.block_name(data_dir, i)
+            block = CounterBlock.take_over(name) if i in left.blocks else CounterBlock.create(name, persistent=True)
             self.slots.append(WorkerSlot(id=i, ring=ring, block=block, backoff_s=self.cfg.collector.restart_backoff_s))
+        # A previous run with more workers: their rings are drained by ours, and what
+        # their workers had in flight (their WAL is not ours to replay) is counted.
+        for k, name in sorted(left.rings.items()):
+            if k >= n:
+                self.slots[k % n].drain_first.append(name)
+        for k, name in sorted(left.blocks.items()):
+            if k >= n:
+                old = CounterBlock.attach(name)
+                self.slots[k % n].block.add("dropped_worker_crash", old.in_flight())
+                old.close()
+                _unlink(name)
         for slot in self.slots:
             self._spawn(slot)
+
+    def _wait_for_orphans(self, left: shm.Leftovers) -> None:
+        pids = []
+        for name in left.blocks.values():
+            try:
+                block = CounterBlock.attach(name)
+            except (OSError, ValueError):
+                continue
+            pids.append(block.get("pid"))
+            block.close()
+        alive = shm.wait_for_orphans(pids, self.cfg.collector.shutdown_timeout_s + 2.0)
+        if alive:
+            raise OrphanWorkersError(
+                f"workers of an earlier collector on {self.cfg.data_dir} still run (pid "
+                f"{', '.join(map(str, alive))}); stop them first"
+            )
+
+    def _take_ring(self, name: str, left_over: bool) -> Any:
+        ring_cls = self._ring_mod.Ring
+        if left_over:
+            try:
+                ring = ring_cls.attach(name)
+            except (OSError, ValueError) as exc:
+                log.error("shared memory %s is not a ring this collector reads (%s); removing it", name, exc)
+                _unlink(name)
+            else:
+                # Its producer was a receive thread of the dead collector.
+                ring.release_dead_producer()
+                log.warning(
+                    "ring %s of a collector that did not stop cleanly holds %d datagrams; storing them",
+                    name,
+                    ring.waiting(),
+                )
+                if (ring.capacity, ring.max_record) != (
+                    self.cfg.collector.ring_bytes,
+                    self.cfg.receive.max_datagram_bytes,
+                ):
+                    log.warning("ring %s keeps its previous size until the collector stops cleanly", name)
+                return ring
+        return ring_cls.create(
+            self.cfg.collector.ring_bytes,
+            name=name,
+            max_record=self.cfg.receive.max_datagram_bytes,
+            persistent=True,
+        )
 
     def _spawn(self, slot: WorkerSlot) -> None:
         spec = WorkerSpec(
@@ -106,6 +174,7 @@ class Supervisor:
             parent_pid=os.getpid(),
             config_path=self.config_path,
             overrides=self.overrides,
+            drain_first=list(slot.drain_first),
         )
         proc = self._ctx.Process(target=run_worker, args=(spec,), name=f"agenttrace-worker-{slot.id}", daemon=False)
         proc.start()
@@ -183,12 +252,45 @@ class Supervisor:
         return [LiveWorker(id=s.id, pid=s.pid, alive=s.alive, restarts=s.restarts) for s in self.slots]
 
     def close(self) -> None:
-        """Release the shared memory (after :meth:`drain`)."""
+        """Release the shared memory (after :meth:`drain`). A ring that still holds
+        datagrams (its worker was killed during the drain), and its block, are kept
+        for the next start on this data directory, which stores them."""
         for slot in self.slots:
+            for name in slot.drain_first:
+                _unlink_if_drained(self._ring_mod.Ring, name)
+            try:
+                keep = slot.ring.fill() > 0 or slot.block.in_flight() > 0
+            except Exception:
+                keep = False
+            if keep:
+                log.warning("ring %s still holds datagrams; the next start stores them", slot.ring.name)
             for obj in (slot.ring, slot.block):
                 try:
                     obj.close()
-                    obj.unlink()
+                    if not keep:
+                        obj.unlink()
                 except Exception:  # already gone: nothing to release
                     log.debug("releasing %r failed", obj, exc_info=True)
         self.slots.clear()
+
+
+class OrphanWorkersError(AgentTraceError, RuntimeError):
+    """Workers of a dead collector still consume the rings of this data directory."""
+
+
+def _unlink(name: str) -> None:
+    from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
+
+    with contextlib.suppress(FileNotFoundError):
+        _posixshmem.shm_unlink("/" + name)
+
+
+def _unlink_if_drained(ring_cls: Any, name: str) -> None:
+    try:
+        ring = ring_cls.attach(name)
+    except (OSError, ValueError):
+        return
+    empty = ring.fill() == 0
+    ring.close()
+    if empty:
+        _unlink(name)

@@ -41,6 +41,7 @@ worker whose parent has gone drains and exits the same way.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -82,6 +83,8 @@ class WorkerSpec(msgspec.Struct, frozen=True):
     parent_pid: int
     config_path: str | None = None
     overrides: dict[str, Any] = {}
+    # Rings of a crashed collector's slots that this run lacks: emptied (and removed) first.
+    drain_first: list[str] = []
 
 
 def build_stages(cfg: CollectorConfig) -> list[Stage]:
@@ -212,6 +215,8 @@ class _Worker:
         slots[SLOT["ready"]] = 1
         log.info("worker %d running (pid %d, ring %s)", self.spec.worker_id, os.getpid(), self.spec.ring_name)
         try:
+            for name in self.spec.drain_first:
+                self._drain_left_over(name, writer)
             self._loop(ring, writer)
         finally:
             slots[SLOT["ready"]] = 0
@@ -226,7 +231,32 @@ class _Worker:
             block.publish(self.domain.snapshot())
             ring.close()
 
-    def _loop(self, ring: Any, writer: Any) -> None:
+    def _drain_left_over(self, name: str, writer: Any) -> None:
+        ring_mod = load("ring")
+        try:
+            ring = ring_mod.Ring.attach(name)
+        except (OSError, ValueError):
+            return
+        log.warning("storing %d datagrams left in ring %s by an earlier collector", ring.waiting(), name)
+        self._loop(ring, writer, until_empty=True)
+        ring.close()
+        ring.unlink()
+
+    def _pop(self, ring: Any) -> list[bytes]:
+        try:
+            return ring.pop_many(BATCH)
+        except ValueError as exc:  # RingCorruptError: a record that cannot be framed
+            out: list[bytes] = []
+            with contextlib.suppress(ValueError):
+                while (one := ring.pop_many(1)) and len(out) < BATCH:
+                    out.extend(one)
+            if not out:
+                skipped = ring.skip_to_head()
+                log.error("ring %s: %s; skipped %d bytes of records", ring.name, exc, skipped)
+                self.block.slots[SLOT["dropped_ring_corrupt"]] += 1
+            return out
+
+    def _loop(self, ring: Any, writer: Any, *, until_empty: bool = False) -> None:
         block, slots = self.block, self.block.slots
         publish_every = self.cfg.metrics.publish_interval_ms / 1000
         next_publish = time.monotonic() + publish_every
@@ -236,7 +266,7 @@ class _Worker:
         i_popped, i_hb = SLOT["popped"], SLOT["heartbeat_ns"]
         dirty = False
         while True:
-            batch = ring.pop_many(BATCH)
+            batch = self._pop(ring)
             if batch:
                 slots[i_popped] += len(batch)
                 self._process(batch, writer)
@@ -257,7 +287,7 @@ class _Worker:
                         reload_gen = block.reload_generation
                         self._reload()
                 if not batch:
-                    if block.drain or os.getppid() != parent:
+                    if until_empty or block.drain or os.getppid() != parent:
                         return
                     time.sleep(idle)
                     idle = min(idle * 2, IDLE_MAX_S)

@@ -70,6 +70,7 @@ class Emitter:
         self.queue: deque[Any] = deque()
         self.sender_id = new_sender_id()
         self.seq = 0
+        self._tail_seq = 0  # self.seq when the last tail datagram went out
         self._lock = threading.Lock()
         self._dropped: Counter[str] = Counter()
         self._sampled_out = 0
@@ -78,6 +79,8 @@ class Emitter:
         self._truncated = 0
         self._datagrams_sent = 0
         self._datagrams_dropped = 0
+        self._tails = 0
+        self._tails_refused = 0
         self._wake = threading.Event()
         self._cond = threading.Condition(threading.Lock())
         self._flush_requested = 0
@@ -103,6 +106,7 @@ class Emitter:
         """Send everything queued before this call. True if done within ``timeout``."""
         if not self.running:
             self._drain()
+            self._send_tail()
             return not self.queue
         with self._cond:
             self._flush_requested += 1
@@ -158,6 +162,8 @@ class Emitter:
                 "truncated": self._truncated,
                 "datagrams_sent": self._datagrams_sent,
                 "datagrams_dropped": self._datagrams_dropped,
+                "tails": self._tails,
+                "tails_refused": self._tails_refused,
                 "sender_id": self.sender_id,
                 "endpoint": str(self.config.endpoint),
             }
@@ -173,6 +179,7 @@ class Emitter:
                 requested = self._flush_requested
             self._drain()
             if requested != self._flush_done:
+                self._send_tail()
                 with self._cond:
                     self._flush_done = requested
                     self._cond.notify_all()
@@ -195,6 +202,24 @@ class Emitter:
                 self._send(chunk)
             except Exception:  # a bug here must not kill the thread: count and carry on
                 self.count("internal_error", len(chunk))
+
+    def _send_tail(self) -> None:
+        """After a flush: a datagram with no spans that uses up the next sequence number,
+        so the collector sees the gap left by a lost last datagram and counts it
+        (docs/format/wire.md, "Tail datagrams"). Not sent when nothing went out since
+        the last one."""
+        if self.seq == self._tail_seq:
+            return
+        try:
+            datagram = wire.encode([], sender_id=self.sender_id, seq=self.seq, compress=False)
+            self.seq = self._tail_seq = (self.seq + 1) & 0xFFFFFFFF
+            refused = self.transport.send(datagram) is not None
+        except Exception:  # never into the agent
+            refused = True
+        with self._lock:
+            self._tails += 1
+            if refused:
+                self._tails_refused += 1
 
     def _send(self, live_spans: list[Any]) -> None:
         spans, unconvertible = self._convert_all(live_spans)

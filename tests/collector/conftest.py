@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,8 +44,32 @@ def _starter(base: Path, started: list[RunningCollector]):
 def _kill_all(started: list[RunningCollector]) -> None:
     for c in started:
         if c.proc.poll() is None:
-            c.proc.kill()
-            c.proc.wait(10)
+            c.proc.terminate()
+            try:
+                c.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                c.proc.kill()
+                c.proc.wait(10)
+    for c in started:
+        _remove_leftovers(c.data_dir)
+
+
+def _remove_leftovers(data_dir: Path) -> None:
+    """A killed collector leaves its rings for the next start on its data directory
+    (agenttrace.collector.shm); a test's data directory has no next start."""
+    from agenttrace.collector import shm
+
+    for name in shm.find_leftovers(data_dir).rings.values():
+        _unlink(name)
+    for name in shm.find_leftovers(data_dir).blocks.values():
+        _unlink(name)
+
+
+def _unlink(name: str) -> None:
+    from multiprocessing.shared_memory import _posixshmem  # type: ignore[attr-defined]
+
+    with contextlib.suppress(FileNotFoundError):
+        _posixshmem.shm_unlink("/" + name)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from agenttrace._native import NO_EXTENSIONS
+from agenttrace._native import compiled
 from agenttrace.model import Span
 from agenttrace.wire import encode
 
@@ -16,12 +16,9 @@ BUILDS = ["compiled", "twin"]
 
 
 def compiled_module(name: str) -> ModuleType | None:
-    if NO_EXTENSIONS:  # CI's twin-only pass: the compiled params ran in the first pass
-        return None
-    try:
-        return importlib.import_module(f"agenttrace._native.{name}")
-    except ImportError:
-        return None
+    # None in CI's twin-only pass (the compiled params ran in the first pass); an
+    # ImportError instead of None when AGENTTRACE_REQUIRE_EXTENSIONS=1.
+    return compiled(name)
 
 
 def load_build(name: str, build: str) -> ModuleType:
@@ -56,6 +53,7 @@ OUTCOMES = (
     "dropped_bad_magic",
     "dropped_unknown_version",
     "dropped_truncated",
+    "dropped_bad_payload",
 )
 
 

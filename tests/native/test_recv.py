@@ -121,7 +121,7 @@ def test_sequence_gaps_are_lost_and_late_ones_reordered(make_ring, recv_mod, pai
     a, b = pair
     ring = make_ring(1 << 16)
     plan = [(1, s) for s in (0, 1, 2, 5, 6, 7)]  # sender 1 skips 3 and 4
-    plan += [(2, s) for s in (10, 11, 13, 12, 13)]  # 12 comes late, 13 twice
+    plan += [(2, s) for s in (1000, 1001, 1003, 1002, 1003)]  # 1002 comes late, 1003 twice
     plan += [(3, s) for s in (0xFFFFFFFE, 0xFFFFFFFF, 0, 1)]  # wraps at 2**32
     plan += [(4, 100)]  # a sender first seen mid-stream loses nothing
     with recv_mod.Receiver(b.fileno(), [ring], "unix") as receiver:
@@ -129,8 +129,8 @@ def test_sequence_gaps_are_lost_and_late_ones_reordered(make_ring, recv_mod, pai
             a.send(dgram(sender, seq))
         assert wait_for(lambda: receiver.stats()["received"] == len(plan))
     stats = receiver.stats()
-    assert stats["lost"] == 2 + 1  # 3, 4 of sender 1; 12 of sender 2 (counted before it came)
-    assert stats["reordered"] == 2  # the late 12 and the repeated 13
+    assert stats["lost"] == 2 + 1  # 3, 4 of sender 1; 1002 of sender 2 (counted before it came)
+    assert stats["reordered"] == 2  # the late 1002 and the repeated 1003
     assert stats["accepted"] == len(plan)  # late and duplicate datagrams are still stored
 
 
@@ -287,9 +287,9 @@ def test_sequence_table_evicts_least_recently_seen_sender_of_its_set(make_ring, 
         ways = sets.setdefault((((sender * 0x9E3779B97F4A7C15) % 2**64) >> 32) % nsets, [])
         ways.append(sender)
         del ways[: -recv_mod.SEQ_WAYS]
-    # Second pass in reverse, seq 2 (seq 1 never sent): a tracked sender shows a gap of
-    # 1 and is refreshed; an evicted one comes back as new (nothing lost) and evicts the
-    # least recently seen of its set.
+    # Second pass in reverse, seq 102 (seq 101 never sent): a tracked sender shows a gap
+    # of 1 and is refreshed; an evicted one comes back as new (mid-stream: nothing lost)
+    # and evicts the least recently seen of its set.
     expected_lost = 0
     for sender in reversed(senders):
         ways = sets[(((sender * 0x9E3779B97F4A7C15) % 2**64) >> 32) % nsets]
@@ -301,7 +301,7 @@ def test_sequence_table_evicts_least_recently_seen_sender_of_its_set(make_ring, 
     # Uneven sets: fewer hits than a table-wide LRU (which would keep the last 4096).
     assert 0 < expected_lost < recv_mod.SEQ_TABLE_SIZE
     with recv_mod.Receiver(b.fileno(), [ring], "unix") as receiver:
-        for seq, order in ((0, senders), (2, senders[::-1])):
+        for seq, order in ((100, senders), (102, senders[::-1])):
             for sender in order:
                 a.send(dgram(sender, seq, spans=0))
             ring.pop_many(1 << 20)

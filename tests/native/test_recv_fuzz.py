@@ -1,5 +1,6 @@
 """Fuzzed datagrams over real sockets: the receiver never dies and counts every
-datagram in exactly one outcome, the one ``agenttrace.wire.decode_header`` implies."""
+datagram in exactly one outcome, the one ``agenttrace.wire.decode_header`` and the
+payload framing rule imply."""
 
 from __future__ import annotations
 
@@ -18,11 +19,34 @@ from agenttrace.wire import decode_header, encode
 MAX_RECORD = 1024
 
 
+def _framing(flags: int, span_count: int, payload: bytes) -> str | None:
+    """The receiver's payload framing rule (docs/receive-path.md), modelled plainly."""
+    if flags & 0x01:  # LZ4: a u32 length, at most 1 MiB
+        if len(payload) < 4:
+            return "dropped_truncated"
+        return "dropped_bad_payload" if int.from_bytes(payload[:4], "little") > 1 << 20 else None
+    if not payload:
+        return "dropped_truncated"
+    size = {0xDC: 2, 0xDD: 4}.get(payload[0])
+    if size is None:
+        if not 0x90 <= payload[0] <= 0x9F:
+            return "dropped_bad_payload"
+        count = payload[0] & 0x0F
+    elif len(payload) < 1 + size:
+        return "dropped_truncated"
+    else:
+        count = int.from_bytes(payload[1 : 1 + size], "big")
+    return None if count == span_count else "dropped_bad_payload"
+
+
 def expected_outcome(data: bytes) -> str:
     try:
-        decode_header(data)
+        header = decode_header(data)
     except WireError as exc:
         return "dropped_" + exc.reason
+    bad = _framing(header.flags, header.span_count, data[20:])
+    if bad:
+        return bad
     return "dropped_oversize" if len(data) > MAX_RECORD else "accepted"
 
 

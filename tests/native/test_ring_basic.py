@@ -119,3 +119,28 @@ def test_push_takes_any_contiguous_buffer_by_its_bytes(make_ring) -> None:
     assert ring.push(words)
     assert ring.push(memoryview(b"abcdef")[1:4])
     assert ring.pop_many(5) == [words.tobytes(), b"bcd"]
+
+
+def test_after_a_crash_a_held_claim_is_released_and_damage_is_skipped(make_ring, ring_mod) -> None:
+    from agenttrace._native.ring_py import Ring as TwinRing
+    from agenttrace._native.ring_py import record_size
+
+    ring = make_ring(1 << 12, max_record=64)
+    for payload in (b"one", b"two", b"three"):
+        assert ring.push(payload)
+    view = TwinRing.attach(ring.name)  # what a dead receive thread left: its claim held
+    view._q[20] = 1
+    assert ring.release_dead_producer() is True
+    assert ring.release_dead_producer() is False
+    assert ring.push(b"four")  # would wait forever on the dead claim
+    assert ring.waiting() == 4
+    # Memory damage: the second record's length cannot be framed.
+    view._u32[record_size(3) // 4] = 10_000
+    view.close()
+    with pytest.raises(ring_mod.RingCorruptError):
+        ring.pop_many(10)
+    assert ring.pop_many(1) == [b"one"]  # what comes before the damage is still read
+    with pytest.raises(ring_mod.RingCorruptError):
+        ring.pop_many(1)
+    assert ring.skip_to_head() == record_size(3) + record_size(5) + record_size(4)
+    assert ring.pop_many(10) == [] and ring.fill() == 0.0

@@ -6,12 +6,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from agenttrace.pricing import default_catalogue, load_catalogue
 from agenttrace.pricing.build import build_from_file, convert_entry, write_catalogue
 
-SOURCE = Path(__file__).parents[3] / "shared" / "data" / "litellm-model-prices.json"
+# A committed extract of the LiteLLM file the shipped catalogue was built from (data/README.md).
+SOURCE = Path(__file__).parent / "data" / "litellm-model-prices.json"
 PER_TOKEN_MODES = {"chat", "completion", "embedding", "rerank", "responses"}
 
 
@@ -83,20 +82,21 @@ def test_build_small_file_with_supplement(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason=f"source price file not present at {SOURCE}")
 def test_shipped_catalogue_is_the_build_of_the_source() -> None:
+    # Every entry the builder makes from the extract is in the shipped catalogue, as is.
     shipped = default_catalogue()
     rebuilt = build_from_file(SOURCE, litellm_version="1.109.1").catalogue
-    assert shipped.data.source == rebuilt.source
-    assert shipped.data.counts == rebuilt.counts
-    assert shipped.data.models == rebuilt.models
+    assert rebuilt.source["litellm_version"] == shipped.data.source["litellm_version"]
+    assert len(rebuilt.models) > 50
+    for name, entry in rebuilt.models.items():
+        assert shipped.data.models.get(name) == entry, name
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason=f"source price file not present at {SOURCE}")
 def test_every_per_token_model_is_kept() -> None:
     src = json.loads(SOURCE.read_text())
     cat = default_catalogue()
-    assert len(src) == 4553 == cat.header["source"]["entries"]
+    assert cat.header["source"]["entries"] == 4553  # the whole file the extract comes from
+    kept = 0
     for name, raw in src.items():
         if name == "sample_spec" or not isinstance(raw, dict):
             continue
@@ -105,10 +105,12 @@ def test_every_per_token_model_is_kept() -> None:
             for k, v in raw.items()
         )
         if raw.get("mode") in PER_TOKEN_MODES and has_token_price:
+            kept += 1
             assert name in cat, name
             mp = cat.get(name)
             if isinstance(raw.get("input_cost_per_token"), int | float):
                 assert mp.prices["i"] == Decimal(repr(raw["input_cost_per_token"])) * 10**6
+    assert kept > 50
 
 
 def test_header_says_source_and_date() -> None:

@@ -16,7 +16,7 @@ from agenttrace.model import Span, Usage
 from agenttrace.pricing import CostStage, unknown_models_in_store
 from agenttrace.pricing.store import models_in_store
 
-SOURCE = Path(__file__).parents[3] / "shared" / "data" / "litellm-model-prices.json"
+SOURCE = Path(__file__).parent / "data" / "litellm-model-prices.json"  # committed extract
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -110,13 +110,12 @@ def test_cli_show(tmp_path: Path) -> None:
     assert run("show", "acme-llm-7").returncode == 1
 
 
-@pytest.mark.skipif(not SOURCE.exists(), reason=f"source price file not present at {SOURCE}")
 def test_cli_update_then_use_the_catalogue(tmp_path: Path) -> None:
     out = tmp_path / "prices.json"
     r = run("update", "--from", str(SOURCE), "--out", str(out), "--litellm-version", "1.109.1", "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["counts"]["models"] > 3000 and summary["added"] == summary["counts"]["models"]
+    assert summary["counts"]["models"] > 50 and summary["added"] == summary["counts"]["models"]
     # a second run against the same file changes nothing
     again = json.loads(run("update", "--from", str(SOURCE), "--out", str(out), "--json").stdout)
     assert (again["added"], again["removed"], again["changed"]) == (0, 0, 0)
