@@ -21,7 +21,13 @@ from pathlib import Path
 
 from agenttrace.errors import RuntimeDirError
 
-__all__ = ["default_data_dir", "default_runtime_dir", "ensure_runtime_dir", "fallback_runtime_dir"]
+__all__ = [
+    "default_data_dir",
+    "default_runtime_dir",
+    "ensure_runtime_dir",
+    "fallback_runtime_dir",
+    "system_config_dir",
+]
 
 
 def _env_path(name: str) -> Path | None:
@@ -40,6 +46,12 @@ def default_data_dir() -> Path:
     xdg = _env_path("XDG_DATA_HOME")
     base = xdg if xdg is not None else Path.home() / ".local" / "share"
     return base / "agenttrace"
+
+
+def system_config_dir() -> Path:
+    """``/etc/agenttrace`` (``$AGENTTRACE_CONFIG_DIR`` when set): the service's
+    configuration, and the price catalogue ``agenttrace pricing update`` writes as root."""
+    return _env_path("AGENTTRACE_CONFIG_DIR") or Path("/etc/agenttrace")
 
 
 def fallback_runtime_dir() -> Path:
