@@ -109,9 +109,16 @@ class CollectorConflictError(AgentTraceError, OSError):
 class DataDirLockedError(CollectorConflictError):
     """Another collector holds the data directory's lock. Carries ``path`` and ``pid``."""
 
-    def __init__(self, path: str, pid: int | None) -> None:
-        who = f"pid {pid}" if pid else "a process whose pid could not be read"
-        super().__init__(f"the data directory {path} is in use by another collector ({who})")
+    def __init__(self, path: str, pid: int | None, *, orphans: bool = False) -> None:
+        if orphans:
+            message = (
+                f"worker processes of a previous collector still write to the data directory {path}; "
+                "they exit once their rings are drained: try again"
+            )
+        else:
+            who = f"pid {pid}" if pid else "a process whose pid could not be read"
+            message = f"the data directory {path} is in use by another collector ({who})"
+        super().__init__(message)
         self.path = str(path)
         self.pid = pid
 

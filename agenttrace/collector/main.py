@@ -379,7 +379,8 @@ def _claim(cfg: CollectorConfig) -> Any:
     from agenttrace.collector.sockets import ensure_udp_free, ensure_unix_free
     from agenttrace.paths import ensure_runtime_dir
 
-    lock = DataDirLock.acquire(cfg.data_dir)
+    # Workers of a killed collector drain their rings within about a shutdown timeout.
+    lock = DataDirLock.acquire(cfg.data_dir, workers_wait_s=cfg.collector.shutdown_timeout_s)
     try:
         for host, port in cfg.udp_addresses:
             ensure_udp_free(host, port)

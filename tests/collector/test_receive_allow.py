@@ -33,15 +33,6 @@ def test_loopback_traffic_outside_the_allow_list_is_dropped_and_counted(start_co
     assert c.stop() == 0
 
 
-def test_the_default_allows_loopback_and_counts_nothing(start_collector):
-    c = start_collector("--workers", "1")
-    c.send_udp(datagrams(6, 3, sender_id=43))
-    m = c.wait_for(lambda m: m.get(STORED) == 6)
-    assert m[NOT_ALLOWED] == 0
-    assert c.live()["warnings"] == []
-    assert c.stop() == 0
-
-
 def test_a_non_loopback_address_without_an_allow_list_warns_at_start_and_in_status(start_collector):
     c = start_collector("--workers", "1", "--udp", "0.0.0.0:0")
     warning = c.live()["warnings"]
