@@ -29,7 +29,11 @@ COPY --from=build /wheels /wheels
 RUN install-runtime /wheels && rm -rf /wheels
 COPY docker/healthcheck.py /usr/local/lib/agenttrace-healthcheck.py
 
+# Datagrams reach a container from its network's private addresses (the host through
+# the bridge gateway, other containers); public sources are dropped as not_allowed.
+# Widen or narrow it with -e AGENTTRACE_RECEIVE_ALLOW=CIDR,CIDR (docs/collector.md).
 ENV AGENTTRACE_DATA_DIR=/var/lib/agenttrace \
+    AGENTTRACE_RECEIVE_ALLOW=127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7 \
     PYTHONUNBUFFERED=1
 VOLUME ["/var/lib/agenttrace"]
 # 4319/udp: spans from agents (our SDK). 4318/tcp: OTLP/HTTP, /metrics, /healthz, the

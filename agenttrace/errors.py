@@ -96,3 +96,42 @@ class AmbiguousIdError(AgentTraceError, ValueError):
 def error_message(exc: BaseException) -> str:
     """The message an error was raised with (``str()`` of a KeyError would add quotes)."""
     return str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+
+
+# --- collector start ----------------------------------------------------------
+
+
+class CollectorConflictError(AgentTraceError, OSError):
+    """The collector cannot start because something else holds what it needs; nothing
+    of the other holder was touched. The collector exits 2 with this message."""
+
+
+class DataDirLockedError(CollectorConflictError):
+    """Another collector holds the data directory's lock. Carries ``path`` and ``pid``."""
+
+    def __init__(self, path: str, pid: int | None, *, orphans: bool = False) -> None:
+        if orphans:
+            message = (
+                f"worker processes of a previous collector still write to the data directory {path}; "
+                "they exit once their rings are drained: try again"
+            )
+        else:
+            who = f"pid {pid}" if pid else "a process whose pid could not be read"
+            message = f"the data directory {path} is in use by another collector ({who})"
+        super().__init__(message)
+        self.path = str(path)
+        self.pid = pid
+
+
+class RuntimeDirError(AgentTraceError, PermissionError):
+    """The runtime directory (sockets) is not private to this user; the message says
+    what is wrong and how to fix it."""
+
+
+class AddressInUseError(CollectorConflictError):
+    """An address the collector would listen on is held by another socket. Carries
+    ``address`` as a URL (``udp://127.0.0.1:4319``, ``unix:///run/x.sock``)."""
+
+    def __init__(self, address: str, detail: str = "") -> None:
+        super().__init__(f"address in use: {address}" + (f" ({detail})" if detail else ""))
+        self.address = address

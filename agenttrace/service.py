@@ -3,27 +3,85 @@
 The texts are rendered here, from one source; ``systemd/`` in the repository holds
 the same texts rendered with the defaults (a test keeps them identical), so
 packagers can copy files while users run one command.
+
+The service runs as the system user and group ``agenttrace`` (declared in a
+sysusers.d file, created by the installer when it runs as root on this machine);
+``collector.toml`` is written 0640 root:agenttrace, or 0600 agenttrace:agenttrace
+when it holds an API key, so no other local user reads it.
 """
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
+import re
 import shutil
+import subprocess
 import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 
 import typer
 
-__all__ = ["SYSCTL_NAME", "UNIT_NAME", "app", "example_config", "render_sysctl", "render_unit"]
+__all__ = [
+    "SYSCTL_NAME",
+    "SYSUSERS_NAME",
+    "UNIT_NAME",
+    "app",
+    "example_config",
+    "render_sysctl",
+    "render_sysusers",
+    "render_unit",
+    "systemd_quote",
+]
 
 UNIT_NAME = "agenttrace-collector.service"
 SYSCTL_NAME = "60-agenttrace.conf"
+SYSUSERS_NAME = "agenttrace.conf"
 CONFIG_PATH = "/etc/agenttrace/collector.toml"
 DEFAULT_EXEC = "/usr/local/bin/agenttrace-collector"
+SERVICE_USER = "agenttrace"
+# Where ProtectHome=yes would hide the executable (a virtualenv in a home directory).
+_HOME_TREES = ("/home", "/root", "/run/user")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_@%$+=:,./-]+")
+
+
+def systemd_quote(word: str) -> str:
+    """One word of a systemd command line (``ExecStart=``), quoted when it must be.
+
+    systemd splits on whitespace, reads quotes and C-style escapes, expands ``%``
+    specifiers and ``$VAR``; so ``%`` becomes ``%%``, ``$`` becomes ``$$``, and a word
+    with spaces, quotes or backslashes is double-quoted with ``\\`` and ``\"`` escapes.
+
+        >>> systemd_quote("/opt/at/bin/agenttrace-collector")
+        '/opt/at/bin/agenttrace-collector'
+        >>> systemd_quote("/home/ann/My Tools/.venv/bin/agenttrace-collector")
+        '"/home/ann/My Tools/.venv/bin/agenttrace-collector"'
+        >>> systemd_quote("/srv/100%/$x")
+        '/srv/100%%/$$x'
+    """
+    escaped = word.replace("%", "%%").replace("$", "$$")
+    if word and _PLAIN_WORD.fullmatch(word):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _protect_home(exec_path: str) -> str:
+    """``yes`` unless the executable lives under a home tree: then ``read-only`` (the
+    least that lets the service start from a virtualenv there; it still writes nothing)."""
+    for candidate in {exec_path, os.path.realpath(exec_path)}:
+        if any(candidate == t or candidate.startswith(t + "/") for t in _HOME_TREES):
+            return "read-only"
+    return "yes"
+
 
 # Receive buffer the collector asks for (SO_RCVBUF); the kernel caps it at rmem_max.
 RMEM_MAX = 32 * 1024 * 1024
+
+
+_ARGS = f"--config {CONFIG_PATH} --data-dir /var/lib/agenttrace --unix /run/agenttrace/collector.sock"
 
 
 def render_unit(exec_path: str = DEFAULT_EXEC, *, watchdog_s: int = 30) -> str:
@@ -42,7 +100,7 @@ After=network.target
 Type=notify
 NotifyAccess=main
 WatchdogSec={watchdog_s}s
-ExecStart={exec_path} --config {CONFIG_PATH} --data-dir /var/lib/agenttrace --unix /run/agenttrace/collector.sock
+ExecStart={systemd_quote(exec_path)} {_ARGS}
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=2s
@@ -52,7 +110,11 @@ TimeoutStopSec=30s
 Environment=AGENTTRACE_DATA_DIR=/var/lib/agenttrace
 
 # Where it may write: its state (segments, WAL) and its runtime directory (the socket).
+# User and group agenttrace: static when sysusers.d/{SYSUSERS_NAME} created them (the
+# config file is readable by that group only), otherwise allocated for the run.
 DynamicUser=yes
+User={SERVICE_USER}
+Group={SERVICE_USER}
 StateDirectory=agenttrace
 StateDirectoryMode=0750
 RuntimeDirectory=agenttrace
@@ -62,7 +124,7 @@ UMask=0027
 
 # Hardening. Python needs no W+X memory (no JIT, no ctypes callbacks).
 ProtectSystem=strict
-ProtectHome=yes
+ProtectHome={_protect_home(exec_path)}
 PrivateTmp=yes
 PrivateDevices=yes
 PrivateUsers=yes
@@ -109,6 +171,16 @@ net.unix.max_dgram_qlen = 4096
 """
 
 
+def render_sysusers() -> str:
+    """sysusers.d(5) lines declaring the service's system user and group."""
+    return f"""\
+# AgentTrace collector: the system user and group the service runs as.
+# Installed by `agenttrace service install`; applied by systemd-sysusers.
+g {SERVICE_USER} -
+u {SERVICE_USER} -:{SERVICE_USER} "AgentTrace collector" /var/lib/agenttrace
+"""
+
+
 def example_config() -> str:
     """The commented example configuration shipped with the package."""
     return resources.files("agenttrace.collector").joinpath("collector.example.toml").read_text()
@@ -138,37 +210,117 @@ def install(
     root: Path = typer.Option(Path("/"), "--root", help="Install under this directory (for images)."),
     exec_path: str = typer.Option("", "--exec", help="Path of agenttrace-collector (default: the one on PATH)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing collector.toml."),
+    api_key: str = typer.Option(
+        "", "--api-key", envvar="AGENTTRACE_API_KEY", help="Write this [api] api_key into collector.toml (then 0600)."
+    ),
+    group: str = typer.Option(SERVICE_USER, "--group", help="Group that may read collector.toml (the service's)."),
 ) -> None:
-    """Write the unit, the sysctl drop-in and the config, then print what to run next."""
+    """Write the unit, the sysctl drop-in, the sysusers.d file and the config, then print
+    what to run next."""
+    config_text = example_config()
+    if api_key:
+        config_text = config_text.replace('\napi_key = ""\n', f"\napi_key = {_toml_string(api_key)}\n", 1)
     files = {
         f"etc/systemd/system/{UNIT_NAME}": render_unit(exec_path or _collector_executable()),
         f"etc/sysctl.d/{SYSCTL_NAME}": render_sysctl(),
-        CONFIG_PATH.lstrip("/"): example_config(),
+        f"etc/sysusers.d/{SYSUSERS_NAME}": render_sysusers(),
+        CONFIG_PATH.lstrip("/"): config_text,
     }
     if dry_run:
         for rel, text in files.items():
             typer.echo(f"# ---- /{rel}")
-            typer.echo(text)
+            typer.echo(text.replace(api_key, "<api_key>") if api_key else text)
         return
+    if root == Path("/") and os.geteuid() == 0:
+        _ensure_service_user(root / f"etc/sysusers.d/{SYSUSERS_NAME}", render_sysusers())
     for rel, text in files.items():
         target = root / rel
-        if target.exists() and rel.endswith(".toml") and not force:
+        is_config = rel.endswith(".toml")
+        if target.exists() and is_config and not force:
             typer.echo(f"kept existing {target} (use --force to replace it)")
+            _secure_config(target, group)
             continue
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".tmp")
-            tmp.write_text(text)
+            # The config may hold a key: born private, never briefly world-readable.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if is_config else 0o644)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
             os.replace(tmp, target)
         except PermissionError:
             typer.echo(f"cannot write {target}: run as root (sudo), or use --dry-run", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"wrote {target}")
+        if is_config:
+            _secure_config(target, group)
     typer.echo(
         "\nNext:\n"
+        "  sudo systemd-sysusers\n"
         "  sudo sysctl --system\n"
         "  sudo systemctl daemon-reload\n"
         f"  sudo systemctl enable --now {UNIT_NAME}\n"
         f"  systemctl status {UNIT_NAME}\n"
         f"  journalctl -u {UNIT_NAME} -f"
     )
+
+
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string."""
+    out = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in out) + '"'
+
+
+def _holds_key(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return bool(tomllib.load(fh).get("api", {}).get("api_key"))
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return False
+
+
+def _secure_config(path: Path, group: str) -> None:
+    """0640 root:<group>; 0600 <group>:<group> when the file holds an API key (only the
+    service reads it). Ownership changes need root and an existing group: otherwise
+    the command to run is printed."""
+    keyed = _holds_key(path)
+    mode = 0o600 if keyed else 0o640
+    os.chmod(path, mode)
+    try:
+        gid = grp.getgrnam(group).gr_gid
+        uid = pwd.getpwnam(group).pw_uid if keyed else 0
+    except KeyError:
+        owner = f"{group}:{group}" if keyed else f"root:{group}"
+        typer.echo(f"  {path}: mode {mode:04o}; once the {group} user exists run: chown {owner} {path}")
+        return
+    try:
+        os.chown(path, uid, gid)
+    except PermissionError:
+        typer.echo(f"  {path}: mode {mode:04o}; as root run: chown {uid}:{gid} {path}")
+        return
+    typer.echo(f"  {path}: mode {mode:04o}, owner {uid}:{gid}{' (holds the API key)' if keyed else ''}")
+
+
+def _ensure_service_user(sysusers_file: Path, text: str) -> None:
+    """Create the service's user and group on this machine now (the config file is
+    given to that group), with systemd-sysusers when present, else groupadd/useradd."""
+    try:
+        grp.getgrnam(SERVICE_USER)
+        pwd.getpwnam(SERVICE_USER)
+        return
+    except KeyError:
+        pass
+    sysusers = shutil.which("systemd-sysusers")
+    if sysusers:
+        sysusers_file.parent.mkdir(parents=True, exist_ok=True)
+        sysusers_file.write_text(text)
+        done = subprocess.run([sysusers, str(sysusers_file)], capture_output=True, text=True)
+    else:
+        subprocess.run(["groupadd", "--system", SERVICE_USER], capture_output=True, text=True)
+        done = subprocess.run(
+            ["useradd", "--system", "--gid", SERVICE_USER, "--home-dir", "/var/lib/agenttrace", "--no-create-home",
+             "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            capture_output=True, text=True,
+        )  # fmt: skip
+    if done.returncode != 0:
+        typer.echo(f"could not create the {SERVICE_USER} user: {done.stderr.strip()}", err=True)

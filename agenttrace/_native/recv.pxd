@@ -34,6 +34,8 @@ cdef extern from "<sys/socket.h>" nogil:
         MSG_TRUNC
         SOL_SOCKET
         SO_RXQ_OVFL
+        AF_INET
+        AF_INET6
 
 
 cdef extern from "<poll.h>" nogil:
@@ -81,7 +83,10 @@ cdef struct RecvState:
     iovec *iovs
     char *ctrl
     char *scratch
-    uint64_t counters[14]   # one per name of recv_py.COUNTERS
+    char *names               # source addresses (UDP with an allow list), NAME_SPACE per slot
+    uint64_t *rules           # allow list: net_hi, net_lo, mask_hi, mask_lo per network; NULL = all
+    int nrules
+    uint64_t counters[15]   # one per name of recv_py.COUNTERS
 
 
 cdef class Receiver:

@@ -11,6 +11,7 @@ from agenttrace._native.recv_py import REORDER_WINDOW as REORDER_WINDOW
 from agenttrace._native.recv_py import SEQ_GRACE as SEQ_GRACE
 from agenttrace._native.recv_py import SEQ_TABLE_SIZE as SEQ_TABLE_SIZE
 from agenttrace._native.recv_py import SEQ_WAYS as SEQ_WAYS
+from agenttrace._native.recv_py import allow_rules as allow_rules
 from agenttrace._native.recv_py import check_datagram_socket as check_datagram_socket
 from agenttrace._native.recv_py import classify as classify
 from agenttrace._native.recv_py import socket_drops as socket_drops
@@ -22,7 +23,14 @@ class SenderTable:
 class Receiver:
     transport: str
     def __init__(
-        self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = ..., senders: SenderTable | None = None
+        self,
+        fd: int,
+        rings: Sequence[Any],
+        transport: str,
+        *,
+        batch: int = ...,
+        senders: SenderTable | None = None,
+        allow: Sequence[Any] | None = ...,
     ) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...

@@ -55,6 +55,7 @@ from agenttrace._native.recv_py import (
     SEQ_GRACE,
     SEQ_TABLE_SIZE,
     SEQ_WAYS,
+    allow_rules,
     check_datagram_socket,
     classify,
     socket_drops,
@@ -71,6 +72,7 @@ __all__ = [
     "SEQ_WAYS",
     "Receiver",
     "SenderTable",
+    "allow_rules",
     "check_datagram_socket",
     "classify",
     "socket_drops",
@@ -94,6 +96,7 @@ cdef enum:
     C_ERRORS
     C_SPANS
     C_BAD_PAYLOAD
+    C_NOT_ALLOWED
     N_COUNTERS
 
 cdef enum:
@@ -106,13 +109,16 @@ cdef enum:
     DRAIN_SLOT = 32       # bytes kept per datagram when draining a full ring: the header
     WAYS = 8              # sequence table: set-associative, LRU within a set (recv_py.SEQ_WAYS)
     CTRL_SPACE = 64       # room for one SO_RXQ_OVFL cmsg, rounded up generously
+    NAME_SPACE = 128      # sizeof(struct sockaddr_storage)
 
 assert tuple(COUNTERS) == (
     "received", "bytes", "accepted", "kernel_dropped", "lost", "reordered", "dropped_ring_full",
     "dropped_oversize", "dropped_bad_magic", "dropped_unknown_version", "dropped_truncated", "errors",
     "spans",
     "dropped_bad_payload",
+    "dropped_not_allowed",
 )
+assert N_COUNTERS == len(COUNTERS)
 assert SEQ_WAYS == WAYS and SEQ_TABLE_SIZE % WAYS == 0
 
 
@@ -237,6 +243,38 @@ cdef inline bint check(RecvState *s, const uint8_t *d, size_t n, int msg_flags) 
     return True
 
 
+cdef inline bint source_allowed(RecvState *s, msghdr *m) noexcept nogil:
+    """The allow list of recv_py.allow_rules, on the sockaddr recvmmsg filled in: the
+    source as 16 bytes (IPv4 mapped into ::ffff:0:0/96), masked per network."""
+    cdef const uint8_t *sa = <const uint8_t *>m.msg_name
+    cdef uint8_t a[16]
+    cdef unsigned short family
+    cdef uint64_t hi, lo
+    cdef uint64_t *r
+    cdef int k
+    if s.rules == NULL:
+        return True
+    if sa == NULL or m.msg_namelen < 2:
+        return False
+    memcpy(&family, sa, 2)
+    if family == AF_INET and m.msg_namelen >= 8:
+        memset(a, 0, 10)
+        a[10] = 0xFF
+        a[11] = 0xFF
+        memcpy(a + 12, sa + 4, 4)  # sockaddr_in: family, port, then the address
+    elif family == AF_INET6 and m.msg_namelen >= 24:
+        memcpy(a, sa + 8, 16)  # sockaddr_in6: family, port, flowinfo, then the address
+    else:
+        return False
+    memcpy(&hi, a, 8)
+    memcpy(&lo, a + 8, 8)
+    for k in range(s.nrules):
+        r = s.rules + 4 * k
+        if (hi & r[2]) == r[0] and (lo & r[3]) == r[1]:
+            return True
+    return False
+
+
 cdef inline void count_received(RecvState *s, int n, uint64_t nbytes) noexcept nogil:
     # Last, with release: whoever sees `received` include a datagram also sees its outcome.
     at_bump(&s.counters[C_BYTES], nbytes)
@@ -259,6 +297,9 @@ cdef inline void prepare(RecvState *s, unsigned int i, char *buf, size_t size) n
     s.iovs[i].iov_base = buf
     s.iovs[i].iov_len = size
     memset(&s.msgs[i], 0, sizeof(mmsghdr))
+    if s.rules != NULL:
+        s.msgs[i].msg_hdr.msg_name = s.names + i * NAME_SPACE
+        s.msgs[i].msg_hdr.msg_namelen = NAME_SPACE
     s.msgs[i].msg_hdr.msg_iov = &s.iovs[i]
     s.msgs[i].msg_hdr.msg_iovlen = 1
     s.msgs[i].msg_hdr.msg_control = s.ctrl + i * CTRL_SPACE
@@ -323,6 +364,9 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
             length = s.msgs[i].msg_len
             nbytes += length
             data = region + i * stride + 4
+            if not source_allowed(s, &s.msgs[i].msg_hdr):
+                at_bump(&s.counters[C_NOT_ALLOWED], 1)
+                continue
             if not check(s, <const uint8_t *>data, length, s.msgs[i].msg_hdr.msg_flags):
                 continue
             # Compact: the slot was max_record long, the record is only as long as the datagram.
@@ -349,6 +393,9 @@ cdef int receive_batch(RecvState *s) noexcept nogil:
         read_overflow(s, &s.msgs[i].msg_hdr)
         length = s.msgs[i].msg_len
         nbytes += length
+        if not source_allowed(s, &s.msgs[i].msg_hdr):
+            at_bump(&s.counters[C_NOT_ALLOWED], 1)
+            continue
         # Flags say "truncated" for every drained datagram; only the length tells oversize.
         if check(s, <const uint8_t *>(s.scratch + i * DRAIN_SLOT), length, 0):
             full += 1
@@ -435,9 +482,10 @@ cdef class Receiver:
         memset(&self.st, 0, sizeof(RecvState))
         self.st.fd = -1
 
-    def __init__(self, int fd, rings, str transport, *, int batch=BATCH, SenderTable senders=None):
+    def __init__(self, int fd, rings, str transport, *, int batch=BATCH, SenderTable senders=None, allow=None):
         cdef Ring r
         cdef int i
+        cdef bytes net, mask
         if transport not in ("udp", "unix"):
             raise ValueError(f"transport must be 'udp' or 'unix', got {transport!r}")
         if not rings:
@@ -472,6 +520,22 @@ cdef class Receiver:
         if (not self.st.rings or not self.st.tried or not self.st.msgs
                 or not self.st.iovs or not self.st.ctrl or not self.st.scratch):
             raise MemoryError()
+        # Unix datagrams come from this machine: always allowed.
+        rules = allow_rules(allow) if transport == "udp" else None
+        if rules is not None:
+            self.st.names = <char *>PyMem_Malloc(batch * NAME_SPACE)
+            self.st.rules = <uint64_t *>PyMem_Malloc((4 * len(rules) + 1) * sizeof(uint64_t))
+            if not self.st.names or not self.st.rules:
+                raise MemoryError()
+            self.st.nrules = len(rules)
+            for i, (value, bits) in enumerate(rules):
+                # Same byte order as source_allowed() reads the address: 16 bytes, big-endian.
+                net = value.to_bytes(16, "big")
+                mask = bits.to_bytes(16, "big")
+                memcpy(&self.st.rules[4 * i], <const char *>net, 8)
+                memcpy(&self.st.rules[4 * i + 1], (<const char *>net) + 8, 8)
+                memcpy(&self.st.rules[4 * i + 2], <const char *>mask, 8)
+                memcpy(&self.st.rules[4 * i + 3], (<const char *>mask) + 8, 8)
         if CMSG_SPACE(4) > CTRL_SPACE:
             raise RuntimeError("control buffer too small for SO_RXQ_OVFL")
         for i in range(self.st.nrings):
@@ -489,6 +553,8 @@ cdef class Receiver:
         PyMem_Free(self.st.iovs)
         PyMem_Free(self.st.ctrl)
         PyMem_Free(self.st.scratch)
+        PyMem_Free(self.st.names)
+        PyMem_Free(self.st.rules)
 
     def start(self):
         """Start the receive thread."""

@@ -12,6 +12,13 @@ outcome is counted first, so a snapshot never shows more ``received`` than outco
 after a later one of the same sender, and ``kernel_dropped`` the socket's own drop
 counter (SO_RXQ_OVFL) as last reported by the kernel.
 
+``allow`` (UDP only) is a list of networks (CIDR strings or ``ipaddress`` networks);
+a datagram whose source address is in none of them is counted in
+``dropped_not_allowed``, before its header is read and without touching the
+sequence table. ``None`` accepts every source. Both builds compare the source as 16
+bytes (IPv4 as ``::ffff:a.b.c.d``) against each network's address and mask, so they
+agree on every address.
+
     >>> import socket
     >>> from agenttrace._native.ring_py import Ring
     >>> from agenttrace.wire import encode
@@ -27,6 +34,7 @@ counter (SO_RXQ_OVFL) as last reported by the kernel.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import select
@@ -47,6 +55,7 @@ __all__ = [
     "SEQ_WAYS",
     "Receiver",
     "SenderTable",
+    "allow_rules",
     "check_datagram_socket",
     "classify",
     "socket_drops",
@@ -80,7 +89,9 @@ COUNTERS = (
     "errors",
     "spans",  # spans in the accepted datagrams (their headers' span count)
     "dropped_bad_payload",
+    "dropped_not_allowed",
 )
+MAX_ALLOW_RULES = 256
 
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
 _SK_MEMINFO_DROPS = 8  # index in the u32 array SO_MEMINFO returns (Linux >= 4.6)
@@ -110,6 +121,56 @@ def check_datagram_socket(fd: int) -> None:
             raise ValueError(f"fd {fd} is a {sock.type.name} socket; a receiver needs a datagram socket")
     finally:
         sock.detach()
+
+
+_V4_MAPPED = 0xFFFF << 32
+
+
+def allow_rules(allow: Sequence[Any] | None) -> list[tuple[int, int]] | None:
+    """``allow`` as (network, mask) pairs of 128-bit integers, IPv4 mapped into
+    ``::ffff:0:0/96``; None when every source is allowed.
+
+        >>> [(hex(n), hex(m)) for n, m in allow_rules(["10.0.0.0/8"])]
+        [('0xffff0a000000', '0xffffffffffffffffffffffffff000000')]
+    """
+    if allow is None:
+        return None
+    rules = []
+    for item in allow:
+        net = (
+            item
+            if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network)
+            else ipaddress.ip_network(str(item), strict=False)
+        )
+        if net.version == 4:
+            value, prefix = _V4_MAPPED | int(net.network_address), 96 + net.prefixlen
+        else:
+            value, prefix = int(net.network_address), net.prefixlen
+        mask = ((1 << 128) - 1) ^ ((1 << (128 - prefix)) - 1)
+        rules.append((value & mask, mask))
+    if len(rules) > MAX_ALLOW_RULES:
+        raise ValueError(f"at most {MAX_ALLOW_RULES} allowed networks, got {len(rules)}")
+    return rules
+
+
+def _source_value(addr: Any) -> int | None:
+    """A recvmsg source address as the 128-bit integer allow rules are matched on."""
+    if not isinstance(addr, tuple) or not addr:
+        return None
+    host = addr[0].partition("%")[0]  # an IPv6 scope (fe80::1%eth0) is not part of the address
+    if len(addr) == 2:
+        return _V4_MAPPED | int.from_bytes(socket.inet_pton(socket.AF_INET, host), "big")
+    return int.from_bytes(socket.inet_pton(socket.AF_INET6, host), "big")
+
+
+def source_allowed(rules: list[tuple[int, int]] | None, addr: Any) -> bool:
+    """True when ``addr`` (as recvmsg returns it) is in one of ``rules``."""
+    if rules is None:
+        return True
+    value = _source_value(addr)
+    if value is None:
+        return False
+    return any(value & mask == net for net, mask in rules)
 
 
 # classify() outcomes
@@ -221,7 +282,14 @@ class Receiver:
     """
 
     def __init__(
-        self, fd: int, rings: Sequence[Any], transport: str, *, batch: int = BATCH, senders: SenderTable | None = None
+        self,
+        fd: int,
+        rings: Sequence[Any],
+        transport: str,
+        *,
+        batch: int = BATCH,
+        senders: SenderTable | None = None,
+        allow: Sequence[Any] | None = None,
     ) -> None:
         if transport not in ("udp", "unix"):
             raise ValueError(f"transport must be 'udp' or 'unix', got {transport!r}")
@@ -235,6 +303,8 @@ class Receiver:
         self._max_record = min(r.max_record for r in self._rings)
         self._sock = socket.socket(fileno=os.dup(fd))
         self._batch = batch
+        # Unix datagrams come from this machine: always allowed.
+        self._allow = allow_rules(allow) if transport == "udp" else None
         self._counts = dict.fromkeys(COUNTERS, 0)
         self._seq = senders if senders is not None else SenderTable()
         self._stop = threading.Event()
@@ -310,13 +380,16 @@ class Receiver:
         ring = self._pick_ring()
         for _ in range(self._batch):
             try:
-                n, anc, _flags, _addr = self._sock.recvmsg_into([view], ancsize, socket.MSG_DONTWAIT)
+                n, anc, _flags, addr = self._sock.recvmsg_into([view], ancsize, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 return
             for level, kind, data in anc:
                 if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= 4:
                     c["kernel_dropped"] = max(c["kernel_dropped"], _U32.unpack_from(data)[0])
-            c[self._outcome(view, n, ring)] += 1
+            if self._allow is not None and not source_allowed(self._allow, addr):
+                c["dropped_not_allowed"] += 1
+            else:
+                c[self._outcome(view, n, ring)] += 1
             # Last: whoever sees a datagram in `received` also sees its outcome.
             c["bytes"] += n
             c["received"] += 1

@@ -13,22 +13,19 @@ returns its Struct unchanged, so ``agenttrace costs --json`` and
 decode columns, so handlers run in Litestar's thread pool and never block the event
 loop that also serves ``/metrics`` and ``/api/v1/live``.
 
-With ``api_key`` set, every route requires ``Authorization: Bearer <api_key>``. The
-key is compared in constant time (``hmac.compare_digest`` over SHA-256 digests, so not
-even its length leaks) and is never logged or echoed.
+With ``api_key`` set, every route requires ``Authorization: Bearer <api_key>``, checked
+by the collector's one guard (:mod:`agenttrace.collector.auth`: constant time over
+SHA-256 digests, never logged or echoed).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Router, get
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     NotAuthorizedException,
@@ -36,7 +33,6 @@ from litestar.exceptions import (
     ServiceUnavailableException,
     ValidationException,
 )
-from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import PathParameter, QueryParameter
@@ -53,6 +49,7 @@ from agenttrace.coding.gitlinks import (
     session_activity,
 )
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
+from agenttrace.collector.auth import api_key_guard
 from agenttrace.errors import NotFoundError, StoreError, error_message
 from agenttrace.export import iter_csv, iter_jsonl
 from agenttrace.query import (
@@ -121,23 +118,6 @@ def build_openapi_config() -> OpenAPIConfig:
             }
         ),
     )
-
-
-def _bearer_guard(api_key: str) -> Any:
-    expected = hashlib.sha256(api_key.encode()).digest()
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
-        given = hashlib.sha256(token.strip().encode("utf-8", "surrogateescape")).digest()
-        # Both sides always compared, even for a wrong scheme: no timing difference to learn from.
-        ok = hmac.compare_digest(given, expected)
-        if not (ok and scheme.lower() == "bearer"):
-            raise NotAuthorizedException(
-                detail="this API needs a key: send 'Authorization: Bearer <api_key>'",
-                headers={"WWW-Authenticate": 'Bearer realm="agenttrace"'},
-            )
-
-    return guard
 
 
 def _time(value: str | None, name: str) -> int | None:
@@ -389,7 +369,7 @@ def build_api_router(query_engine: QueryEngine | None, *, api_key: str | None = 
         path=API_PREFIX,
         route_handlers=[QueryAPI],
         dependencies={"engine": Provide(provide_engine, use_cache=True, sync_to_thread=False)},
-        guards=[_bearer_guard(api_key)] if api_key else None,
+        guards=[api_key_guard(api_key)] if api_key else None,
         security=[{SECURITY_SCHEME: []}] if api_key else None,
         tags=["query"],
     )

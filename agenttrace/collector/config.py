@@ -59,6 +59,9 @@ MAX_DATAGRAM_DEFAULT = 16 * 1024
 MAX_DATAGRAM_LIMIT = 65_507
 RING_MIN_BYTES = 1 << 20
 
+# [receive] allow when none is configured: this machine only.
+DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 FsyncMode = Literal["interval", "batch", "none"]
 
@@ -80,6 +83,8 @@ class ReceiveSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rcvbuf_bytes: int = 32 << 20  # SO_RCVBUF asked for; capped by net.core.rmem_max
     # Largest datagram the rings accept (their max_record); bigger ones are dropped{reason="oversize"}.
     max_datagram_bytes: int = MAX_DATAGRAM_DEFAULT
+    # Networks (CIDR) UDP datagrams are accepted from; others are dropped{reason="not_allowed"}.
+    allow: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ALLOW))
 
 
 class HttpSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -160,6 +165,24 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return [parse_hostport(a) for a in self.receive.udp]
 
     @property
+    def allow_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``[receive] allow`` parsed (validated by :func:`load_config`)."""
+        return [ipaddress.ip_network(a, strict=False) for a in self.receive.allow]
+
+    def exposure_warning(self) -> str | None:
+        """Why a non-loopback UDP address with the default (loopback) allow list is
+        probably not what the user wants; None when that is not the case."""
+        exposed = [a for a in self.receive.udp if not is_loopback(parse_hostport(a)[0])]
+        if not exposed or tuple(self.receive.allow) != DEFAULT_ALLOW:
+            return None
+        return (
+            f"receiving UDP on {', '.join(exposed)} (not loopback) with no [receive] allow list: only "
+            "senders on this machine are accepted, others are dropped "
+            '(agenttrace_datagrams_dropped_total{reason="not_allowed"}). Set [receive] allow '
+            '(AGENTTRACE_RECEIVE_ALLOW) to your agents\' networks, e.g. ["10.0.0.0/8"]'
+        )
+
+    @property
     def http_address(self) -> tuple[str, int] | None:
         return parse_hostport(self.http.listen) if self.http.listen else None
 
@@ -221,7 +244,7 @@ _ENV_ALIASES: dict[str, str] = {
     "AGENTTRACE_API_KEY": "api.api_key",
 }
 
-_LIST_KEYS = {"receive.udp", "otlp.mask_patterns"}
+_LIST_KEYS = {"receive.udp", "receive.allow", "otlp.mask_patterns"}
 
 
 def _section_keys() -> dict[str, msgspec.structs.FieldInfo]:
@@ -328,6 +351,23 @@ def _validate(cfg: CollectorConfig, source: dict[str, str]) -> None:
         except ValueError:
             raise ConfigError(
                 f"{key}[{i}]", addr, "HOST:PORT with a numeric IP address", source=source.get(key)
+            ) from None
+    if not cfg.receive.allow:
+        raise ConfigError(
+            "receive.allow",
+            [],
+            "at least one network (0.0.0.0/0 and ::/0 accept every sender)",
+            source=source.get("receive.allow"),
+        )
+    for i, net in enumerate(cfg.receive.allow):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"receive.allow[{i}]",
+                net,
+                "a network in CIDR form (10.0.0.0/8, fd00::/8) or an address",
+                source=source.get("receive.allow"),
             ) from None
     if cfg.http.listen:
         try:

@@ -6,22 +6,25 @@ open, the store writable; 503 with the failing checks otherwise),
 ``GET /api/v1/live`` (:class:`~agenttrace.collector.live.LiveSnapshot`), and the
 query API's ``/api/v1/*`` router from :mod:`agenttrace.collector.api`. Each part is a
 route factory in :data:`ROUTES`; add a part by appending one.
+
+With an API key, one guard (:mod:`agenttrace.collector.auth`) covers the whole app: a
+route a factory adds is guarded unless its handler says ``opt=OPEN``.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Response, get
 from litestar.types import ControllerRouterHandler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from agenttrace import web
 from agenttrace.collector.api import build_api_router, build_openapi_config
+from agenttrace.collector.auth import OPEN, api_key_guard
 from agenttrace.collector.metrics import CollectorState, PipelineCollector, read_totals
 from agenttrace.ingest.otlp.http import otlp_route_handlers
 from agenttrace.ingest.otlp.metrics import IngestCollector
@@ -63,17 +66,9 @@ def metrics_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(ctx.state))
     registry.register(IngestCollector(ctx.state))
-    metrics_key = ctx.api_key if ctx.metrics_require_key else None
 
-    @get("/metrics", sync_to_thread=False, include_in_schema=False)
-    def metrics(request: Request) -> Response[bytes]:
-        if metrics_key and not _authorized(request, metrics_key):
-            return Response(
-                b"missing or wrong API key: send 'Authorization: Bearer <api_key>'\n",
-                status_code=401,
-                media_type=MediaType.TEXT,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    @get("/metrics", sync_to_thread=False, include_in_schema=False, opt=None if ctx.metrics_require_key else OPEN)
+    def metrics() -> Response[bytes]:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return [metrics]
@@ -83,11 +78,11 @@ def health_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
     """``GET /healthz`` and ``GET /readyz``: never behind the key (load balancers ask them)."""
     state = ctx.state
 
-    @get("/healthz", sync_to_thread=False)
+    @get("/healthz", sync_to_thread=False, opt=OPEN)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", sync_to_thread=False)
+    @get("/readyz", sync_to_thread=False, opt=OPEN)
     def readyz() -> Response[Any]:
         checks = readiness(state)
         ok = all(checks.values())
@@ -99,12 +94,10 @@ def health_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
 
 def live_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
     """``GET /api/v1/live``: the collector's own snapshot of its counters."""
-    state, api_key = ctx.state, ctx.api_key
+    state = ctx.state
 
     @get("/api/v1/live", sync_to_thread=False)
-    def live(request: Request) -> Response[Any]:
-        if api_key and not _authorized(request, api_key):
-            return Response({"detail": "missing or wrong API key"}, status_code=401, media_type=MediaType.JSON)
+    def live() -> Response[Any]:
         if state.history is None:
             return Response({"detail": "collector starting"}, status_code=503, media_type=MediaType.JSON)
         return Response(state.history.snapshot())
@@ -140,8 +133,9 @@ def create_app(
 
     With ``api_key`` set, ``/api/v1/*`` needs ``Authorization: Bearer <api_key>``, and so
     does ``/metrics`` unless ``metrics_require_key`` is False (its series name services and
-    models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks.
-    Without ``query_engine`` the app opens one over ``state.data_dir``."""
+    models and add up their spend). ``/healthz`` and ``/readyz`` stay open for health checks,
+    and so does the API's description under ``/api/docs``. Without ``query_engine`` the
+    app opens one over ``state.data_dir``."""
     ctx = AppContext(
         state=state,
         api_key=api_key,
@@ -149,10 +143,16 @@ def create_app(
         query_engine=query_engine if query_engine is not None else open_engine(state.data_dir),
     )
     handlers = [handler for factory in ROUTES for handler in factory(ctx)]
-    return Litestar(route_handlers=handlers, openapi_config=build_openapi_config(), debug=False, logging_config=None)
-
-
-def _authorized(request: Request, api_key: str) -> bool:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
+    openapi_config = build_openapi_config()
+    guards = [api_key_guard(api_key)] if api_key else None
+    app = Litestar(
+        route_handlers=handlers, openapi_config=openapi_config, guards=guards, debug=False, logging_config=None
+    )
+    # The browsable API description (/api/docs: page, openapi.json, assets) holds no
+    # data and stays open, as before there was one guard; its "Authorize" takes the key.
+    docs = openapi_config.path.rstrip("/")
+    for route in app.routes:
+        if route.path == docs or route.path.startswith(docs + "/"):
+            for handler in getattr(route, "route_handlers", ()):
+                handler.opt.update(OPEN)
+    return app

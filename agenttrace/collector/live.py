@@ -70,6 +70,7 @@ class LiveSnapshot(msgspec.Struct, kw_only=True):
     store_bytes: int = 0
     segments: int = 0
     history_spans_per_s: list[float] = []  # up to 120 one-second rates, oldest first
+    warnings: list[str] = []  # what the collector warned about at start (agenttrace status shows them)
 
 
 class LiveHistory:
@@ -83,6 +84,7 @@ class LiveHistory:
         self.started_at = time.time() if started_at is None else started_at
         self.workers: list[LiveWorker] = []
         self._latest: LiveSnapshot | None = None
+        self.warnings: list[str] = []
 
     def sample(self, totals: Any, workers: list[LiveWorker] | None = None) -> LiveSnapshot:
         self.samples.append(totals)
@@ -93,7 +95,9 @@ class LiveHistory:
 
     def snapshot(self) -> LiveSnapshot:
         if self._latest is None:
-            return LiveSnapshot(time=time.time(), uptime_s=time.time() - self.started_at, window_s=0.0)
+            return LiveSnapshot(
+                time=time.time(), uptime_s=time.time() - self.started_at, window_s=0.0, warnings=list(self.warnings)
+            )
         return self._latest
 
     def _compute(self) -> LiveSnapshot:
@@ -121,6 +125,7 @@ class LiveHistory:
             workers=list(self.workers),
             store_bytes=cur.store_bytes,
             segments=cur.segments,
+            warnings=list(self.warnings),
         )
         if prev is not None:
             snap.spans_per_s = rate(cur.spans_stored, prev.spans_stored)

@@ -11,14 +11,19 @@ can change at run time: log level and file, the pricing table (workers rebuild
 their enrichment stages). Addresses, worker count and data directory need a restart.
 
 Exit status: 0 after a clean shutdown, 1 when a worker had to be killed during the
-drain or the collector could not start (address in use, data directory not
-writable), 2 for a configuration error.
+drain or the collector could not start (data directory not writable), 2 for a
+configuration error or a conflict: another collector holds the data directory
+(``collector.lock``), or an address to listen on is in use. A start that fails
+removes, moves or writes nothing of another instance's (socket, WAL, segments,
+shared memory): the lock and every address are checked before anything is bound
+or a worker started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -32,7 +37,7 @@ import typer
 
 from agenttrace.collector.config import CollectorConfig, load_config, require_api_key
 from agenttrace.collector.sdnotify import Notifier
-from agenttrace.errors import ConfigError
+from agenttrace.errors import CollectorConflictError, ConfigError, RuntimeDirError
 
 __all__ = ["collector_command", "main", "run"]
 
@@ -131,6 +136,20 @@ class _Collector:
         except OSError as exc:
             print(f"agenttrace-collector: cannot use the data directory: {exc}", file=sys.stderr)
             return 1
+        try:
+            self.lock = _claim(cfg)
+        except (CollectorConflictError, RuntimeDirError) as exc:
+            print(f"agenttrace-collector: {exc}", file=sys.stderr)
+            return 2
+        try:
+            self._http_sock = _bind_http(cfg.http_address)
+        except OSError as exc:
+            self.lock.release()
+            print(f"agenttrace-collector: cannot listen: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, CollectorConflictError) else 1
+        if self._http_sock is not None:
+            self.sockets.append(self._http_sock)
+        # self.lock is held until the process exits (the kernel drops it then, even on kill -9).
         started = time.time()
         self.state = state = CollectorState(
             data_dir=str(data_dir),
@@ -177,7 +196,7 @@ class _Collector:
             self._close_sockets()
             await asyncio.to_thread(sup.drain, 5.0)
             sup.close()
-            return 1
+            return 2 if isinstance(exc, CollectorConflictError) else 1
         state.receivers = [(r.transport, r) for r in self.receivers]
         state.receivers_bound = True
         if http_line:
@@ -254,22 +273,28 @@ class _Collector:
             shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
             lines.append(f"udp://{shown}:{bound[1]} ({len(socks)} sockets)")
             for sock in socks:
-                self.receivers.append(receiver_cls(sock.fileno(), rings, "udp", senders=senders))
+                self.receivers.append(
+                    receiver_cls(sock.fileno(), rings, "udp", senders=senders, allow=cfg.allow_networks)
+                )
             warning = rcvbuf_warning(socks[0], rcvbuf)
             if warning and not warned:
                 warned = True
                 print(f"agenttrace-collector: warning: {warning}", file=sys.stderr, flush=True)
         path = cfg.unix_path
         if path is not None:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             sock = open_unix_socket(path, rcvbuf)
             self.sockets.append(sock)
             self.unix_path = path
+            self.unix_inode = os.stat(path).st_ino  # unlinked at exit only while still ours
             lines.append(f"unix://{path}")
             self.receivers.append(receiver_cls(sock.fileno(), rings, "unix", senders=senders))
             warning = rcvbuf_warning(sock, rcvbuf)
             if warning and not warned:
                 print(f"agenttrace-collector: warning: {warning}", file=sys.stderr, flush=True)
+        exposure = cfg.exposure_warning()
+        if exposure:
+            self.state.history.warnings.append(exposure)
+            print(f"agenttrace-collector: warning: {exposure}", file=sys.stderr, flush=True)
         for receiver in self.receivers:
             receiver.start()
         return lines
@@ -282,20 +307,11 @@ class _Collector:
 
         from agenttrace.collector.http import create_app
 
-        host, port = addr
         # run() refused to start without a key on a non-loopback address (require_api_key).
         api_key = self.cfg.api.api_key or None
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.listen(512)
-        sock.setblocking(False)
-        self.sockets.append(sock)
+        # Bound (and listening) before anything else started: see serve().
+        sock = self._http_sock
+        family = sock.family
         app = create_app(state, api_key=api_key, metrics_require_key=self.cfg.api.metrics_require_key)
         config = uvicorn.Config(
             app,
@@ -350,8 +366,55 @@ class _Collector:
         self.sockets.clear()
         path = self.unix_path
         if path is not None:
+            # Only the socket file this collector bound: never one that replaced it since.
             with contextlib.suppress(OSError):
-                path.unlink()
+                if os.lstat(path).st_ino == self.unix_inode:
+                    path.unlink()
+
+
+def _claim(cfg: CollectorConfig) -> Any:
+    """Lock the data directory, then check that no other socket holds an address to
+    listen on; raises :class:`CollectorConflictError` having touched nothing."""
+    from agenttrace.collector.instance import DataDirLock
+    from agenttrace.collector.sockets import ensure_udp_free, ensure_unix_free
+    from agenttrace.paths import ensure_runtime_dir
+
+    # Workers of a killed collector drain their rings within about a shutdown timeout.
+    lock = DataDirLock.acquire(cfg.data_dir, workers_wait_s=cfg.collector.shutdown_timeout_s)
+    try:
+        for host, port in cfg.udp_addresses:
+            ensure_udp_free(host, port)
+        if cfg.unix_path is not None:
+            ensure_runtime_dir(cfg.unix_path.parent)
+            ensure_unix_free(cfg.unix_path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _bind_http(addr: tuple[str, int] | None) -> socket.socket | None:
+    """Bind and listen on the HTTP address now, so a port in use stops the start
+    before a worker runs or a datagram socket is bound."""
+    if addr is None:
+        return None
+    from agenttrace.errors import AddressInUseError
+
+    host, port = addr
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(512)
+    except OSError as exc:
+        sock.close()
+        shown = f"http://[{host}]:{port}" if family == socket.AF_INET6 else f"http://{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUseError(shown) from None
+        raise OSError(exc.errno, f"{shown}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
 
 
 def run_maintenance(data_dir: str, cfg: CollectorConfig) -> None:

@@ -50,6 +50,7 @@ RECEIVER_DROP_REASONS = {
     "dropped_unknown_version": "unknown_version",
     "dropped_truncated": "truncated",
     "dropped_bad_payload": "bad_payload",
+    "dropped_not_allowed": "not_allowed",  # source outside [receive] allow
 }
 
 

@@ -57,6 +57,7 @@ from agenttrace import wire
 from agenttrace._native import load
 from agenttrace.collector.config import CollectorConfig, load_config
 from agenttrace.collector.counters import SEAL_HIST, SLOT, WAL_HIST, CounterBlock, DomainCounters
+from agenttrace.collector.instance import hold_as_worker
 from agenttrace.errors import WireError
 from agenttrace.model import Span
 from agenttrace.pricing import CostStage, PricingConfig
@@ -120,6 +121,8 @@ def run_worker(spec: WorkerSpec) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     cfg = load_config(spec.config_path, overrides=spec.overrides)
     _configure_logging(cfg, spec.worker_id)
+    # Until this process ends, no new collector may take the data directory (issue 20).
+    hold_as_worker(spec.data_dir)
     block = CounterBlock.attach(spec.block_name)
     try:
         _Worker(spec, cfg, block).run()

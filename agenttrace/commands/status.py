@@ -106,6 +106,7 @@ def _damaged(data_dir: Path) -> list[SkippedSegment]:
 
 def _print(report: StatusReport) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     out = Console(highlight=False, soft_wrap=True)
     c, s = report.collector, report.store
@@ -129,6 +130,8 @@ def _print(report: StatusReport) -> None:
         )
     elif c.running and c.error:
         out.print(f"  {c.error}")
+    for warning in live.warnings if live is not None else ():
+        out.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
     if s.exists:
         out.print(f"store {s.data_dir}: {fmt_bytes(s.bytes)} in {s.segments:,} segments ({s.files:,} files)")
         for d in s.damaged:

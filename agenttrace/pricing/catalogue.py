@@ -31,12 +31,16 @@ atto-dollars (1e-18 USD) per token only for the models that are actually matched
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import re
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 import msgspec
+
+from agenttrace.paths import default_data_dir, system_config_dir
 
 __all__ = [
     "CATALOGUE_FORMAT",
@@ -51,6 +55,8 @@ __all__ = [
     "load_catalogue",
     "parse_price_key",
     "price_key",
+    "update_target",
+    "updated_catalogue_paths",
 ]
 
 CATALOGUE_FORMAT = 1
@@ -369,8 +375,33 @@ def load_catalogue(path: str | Path) -> Catalogue:
     return Catalogue.from_bytes(p.read_bytes(), path=str(p))
 
 
+def updated_catalogue_paths() -> list[Path]:
+    """Where ``agenttrace pricing update`` leaves a catalogue, in the order they are read:
+    the user's data directory (``<data dir>/pricing/catalogue.json``), then
+    ``/etc/agenttrace/catalogue.json`` (written as root)."""
+    return [default_data_dir() / "pricing" / "catalogue.json", system_config_dir() / "catalogue.json"]
+
+
+def update_target(euid: int | None = None) -> Path:
+    """Where ``pricing update`` writes without ``--out``: ``/etc/agenttrace`` as root, the
+    user's data directory otherwise; never the installed package (site-packages may be
+    read-only, and an upgrade would silently undo the update)."""
+    euid = os.geteuid() if euid is None else euid
+    paths = updated_catalogue_paths()
+    return paths[1] if euid == 0 else paths[0]
+
+
 @functools.cache
 def default_catalogue() -> Catalogue:
-    """The catalogue shipped with the package (loaded once, on first use)."""
+    """The catalogue in use when the configuration names none (loaded once, on first
+    use): the first of :func:`updated_catalogue_paths` that exists, else the one shipped
+    with the package. A broken updated file is logged and skipped, never fatal."""
+    for path in updated_catalogue_paths():
+        if not path.is_file():
+            continue
+        try:
+            return load_catalogue(path)
+        except (OSError, ValueError) as exc:
+            logging.getLogger("agenttrace.pricing").warning("ignoring the catalogue %s: %s", path, exc)
     ref = resources.files("agenttrace.pricing").joinpath("catalogue.json")
     return Catalogue.from_bytes(ref.read_bytes(), path=str(ref))

@@ -72,7 +72,12 @@ def _fmt(d: Decimal) -> str:
 def update(
     source: Annotated[Path, typer.Option("--from", help="LiteLLM-format price file (model_prices_*.json).")],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Where to write the catalogue (default: the shipped one).")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the catalogue (default: <data dir>/pricing/catalogue.json, "
+            "or /etc/agenttrace/catalogue.json as root; read before the shipped one).",
+        ),
     ] = None,
     litellm_version: Annotated[
         str, typer.Option("--litellm-version", help="LiteLLM release the file comes from, recorded in the header.")
@@ -81,9 +86,9 @@ def update(
 ) -> None:
     """Build the catalogue from a LiteLLM-format price file (the supplement is merged in)."""
     from agenttrace.pricing.build import build_from_file, write_catalogue
-    from agenttrace.pricing.catalogue import Catalogue
+    from agenttrace.pricing.catalogue import Catalogue, default_catalogue, update_target
 
-    target = out or Path(__file__).with_name("catalogue.json")
+    target = out or update_target()
     try:
         result = build_from_file(source, litellm_version=litellm_version)
     except (OSError, ValueError) as exc:
@@ -92,13 +97,15 @@ def update(
     try:
         old = Catalogue.from_bytes(target.read_bytes()).data.models
     except (OSError, ValueError):
-        old = {}  # no previous catalogue (or an unreadable one): everything is new
+        # No previous update here: compare with the catalogue in use until now.
+        old = {} if out is not None else default_catalogue().data.models
     changes = {
         "added": len(new.models.keys() - old.keys()),
         "removed": len(old.keys() - new.models.keys()),
         "changed": sum(1 for k in new.models.keys() & old.keys() if new.models[k].c != old[k].c),
     }
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_catalogue(new, target)
     except OSError as exc:
         _fail(f"cannot write {target}: {exc}")

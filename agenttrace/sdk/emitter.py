@@ -73,6 +73,8 @@ class Emitter:
         self._tail_seq = 0  # self.seq when the last tail datagram went out
         self._lock = threading.Lock()
         self._dropped: Counter[str] = Counter()
+        self._dropped_at_flush: Counter[str] = Counter()  # what the last flush() had seen
+        self._last_flush: dict[str, Any] = {"ok": True, "timed_out": False, "dropped": {}}
         self._sampled_out = 0
         self._drained = 0
         self._sent = 0
@@ -103,17 +105,26 @@ class Emitter:
         self._wake.set()
 
     def flush(self, timeout: float | None = 5.0) -> bool:
-        """Send everything queued before this call. True if done within ``timeout``."""
+        """Send everything queued before this call. True if that was done within
+        ``timeout`` and no span was dropped since the previous flush; ``stats()["last_flush"]``
+        says why not (``dropped`` by reason, ``timed_out``)."""
         if not self.running:
             self._drain()
             self._send_tail()
-            return not self.queue
-        with self._cond:
-            self._flush_requested += 1
-            target = self._flush_requested
-        self._wake.set()
-        with self._cond:
-            return self._cond.wait_for(lambda: self._flush_done >= target, timeout)
+            done = not self.queue
+        else:
+            with self._cond:
+                self._flush_requested += 1
+                target = self._flush_requested
+            self._wake.set()
+            with self._cond:
+                done = self._cond.wait_for(lambda: self._flush_done >= target, timeout)
+        with self._lock:
+            since = self._dropped - self._dropped_at_flush  # Counter subtraction: the new drops
+            self._dropped_at_flush = Counter(self._dropped)
+            ok = done and not since
+            self._last_flush = {"ok": ok, "timed_out": not done, "dropped": dict(since)}
+        return ok
 
     def stop(self, timeout: float | None = 5.0) -> bool:
         """Flush, stop the thread and close the socket. True if everything was sent."""
@@ -166,6 +177,7 @@ class Emitter:
                 "tails_refused": self._tails_refused,
                 "sender_id": self.sender_id,
                 "endpoint": str(self.config.endpoint),
+                "last_flush": {**self._last_flush, "dropped": dict(self._last_flush["dropped"])},
             }
 
     # --- the background thread --------------------------------------------------------

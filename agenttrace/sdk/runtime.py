@@ -127,7 +127,9 @@ def get_config() -> Config | None:
 
 def flush(timeout: float | None = 5.0) -> bool:
     """Send every span ended so far. Returns True if that finished within ``timeout``
-    seconds. Never raises, even with the collector down."""
+    seconds and no span was dropped since the previous flush (no listener, queue full,
+    ...): :func:`stats` ``["last_flush"]`` says why not. Never raises, even with the
+    collector down."""
     emitter = _emitter
     if emitter is None:
         return True
@@ -138,6 +140,7 @@ def stats() -> dict[str, Any]:
     """Counters of this process: ``emitted`` (spans handed to the emitter), ``sent``,
     ``queued``, ``dropped`` (a dict by reason), ``dropped_total``, ``sampled_out``,
     ``truncated``, ``datagrams_sent``, ``datagrams_dropped``, ``sender_id``, ``endpoint``,
+    ``last_flush`` (``ok``, ``timed_out``, ``dropped`` by reason since the flush before it),
     and ``instrumentation_errors`` (bugs in :func:`agenttrace.instrumentation` caught before
     they reached the application)."""
     result = _emitter_stats()
@@ -162,6 +165,7 @@ def _emitter_stats() -> dict[str, Any]:
             "datagrams_dropped": 0,
             "sender_id": 0,
             "endpoint": str(_config.endpoint) if _config else "",
+            "last_flush": {"ok": True, "timed_out": False, "dropped": {}},
             "disabled": True,
         }
     result = emitter.stats()

@@ -35,7 +35,9 @@ def test_an_appended_route_factory_is_served_with_the_app_context(state, monkeyp
 
     monkeypatch.setattr(http, "ROUTES", [*http.ROUTES, extra_routes])
     with TestClient(http.create_app(state, api_key="k")) as client:
-        assert client.get("/v1/extra").json() == {"data_dir": state.data_dir}
+        # The app's one guard covers appended parts too (issue 20): the key opens it.
+        assert client.get("/v1/extra").status_code == 401
+        assert client.get("/v1/extra", headers={"Authorization": "Bearer k"}).json() == {"data_dir": state.data_dir}
         assert client.get("/healthz").json() == {"status": "ok"}  # the built-in parts are still there
         assert client.get("/api/v1/sessions").status_code == 401  # and keep their key
     assert seen[0].api_key == "k"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def test_relative_xdg_values_are_ignored_as_the_spec_says(monkeypatch: pytest.Mo
 
 
 def test_runtime_dir_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert default_runtime_dir() == Path(f"/tmp/agenttrace-{os.getuid()}")
+    assert default_runtime_dir() == Path(tempfile.gettempdir()) / f"agenttrace-{os.getuid()}"
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     assert default_runtime_dir() == tmp_path / "run" / "agenttrace"
     monkeypatch.setenv("AGENTTRACE_RUNTIME_DIR", "~/sockets")

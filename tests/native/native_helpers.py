@@ -54,6 +54,7 @@ OUTCOMES = (
     "dropped_unknown_version",
     "dropped_truncated",
     "dropped_bad_payload",
+    "dropped_not_allowed",
 )
 
 

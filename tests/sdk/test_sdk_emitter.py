@@ -169,7 +169,7 @@ def test_no_udp_listener_is_counted_never_raised(rec) -> None:
         for i in range(20):
             with at.span(f"r{round_}-{i}"):
                 pass
-        assert at.flush(5)
+        assert not at.flush(5)  # every span of the round was dropped
     stats = at.stats()
     # On loopback the ICMP port-unreachable is charged to the datagram that caused it.
     assert stats["dropped"] == {"no_listener": 80}
@@ -183,7 +183,7 @@ def test_missing_unix_socket_then_listener_appears(tmp_path) -> None:
         for i in range(10):
             with at.span(f"early-{i}"):
                 pass
-        assert at.flush(5)
+        assert not at.flush(5)
         assert at.stats()["dropped"] == {"no_listener": 10}
         sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sink.bind(path)
@@ -213,7 +213,7 @@ def test_full_unix_socket_buffer_is_counted_as_would_block(unix_sink) -> None:
                 pass
             if i % 500 == 499:
                 at.flush(5)
-        assert at.flush(5)
+        at.flush(5)
         stats = at.stats()
         received = len(unix_sink.spans())
     finally:
@@ -352,7 +352,7 @@ def test_stale_unix_socket_file_counts_as_no_listener(tmp_path) -> None:
     for i in range(5):
         with at.span(f"s{i}"):
             pass
-    assert at.flush(5)
+    assert not at.flush(5)
     assert at.stats()["dropped"] == {"no_listener": 5}
 
 
@@ -373,7 +373,8 @@ def test_emitter_thread_survives_a_bug_and_counts_the_loss(rec) -> None:
     for i in range(7):
         with at.span(f"lost-{i}"):
             pass
-    assert at.flush(5)
+    assert not at.flush(5)
+    assert at.stats()["last_flush"]["dropped"] == {"internal_error": 7}
     emitter.transport = real
     with at.span("after"):
         pass
@@ -381,3 +382,46 @@ def test_emitter_thread_survives_a_bug_and_counts_the_loss(rec) -> None:
     stats = at.stats()
     assert stats["dropped"] == {"internal_error": 7}
     assert emitter.running
+
+
+def test_flush_is_false_when_spans_since_the_last_flush_were_dropped(tmp_path) -> None:
+    # Issue 20: with the collector's socket gone every span is dropped as no_listener,
+    # and flush() used to say True all the same.
+    path = str(tmp_path / "collector.sock")
+    at.configure(endpoint=f"unix://{path}", service="tests")
+    try:
+        for i in range(7):
+            with at.span(f"lost-{i}"):
+                pass
+        assert at.flush(5) is False
+        assert at.stats()["last_flush"] == {"ok": False, "timed_out": False, "dropped": {"no_listener": 7}}
+        sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sink.bind(path)
+        try:
+            with at.span("delivered"):
+                pass
+            # The drops were reported once; this flush lost nothing.
+            assert at.flush(5) is True
+            assert at.stats()["last_flush"] == {"ok": True, "timed_out": False, "dropped": {}}
+            assert at.stats()["dropped"] == {"no_listener": 7}
+        finally:
+            sink.close()
+    finally:
+        at.shutdown()
+
+
+def test_flush_is_false_after_queue_full_drops(rec) -> None:
+    rec.configure(max_queue_size=10, flush_interval_s=30)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # the emitter thread does not drain during the burst
+    try:
+        for i in range(30):
+            with at.span(f"s{i}"):
+                pass
+    finally:
+        sys.setswitchinterval(old)
+    assert at.flush(5) is False
+    assert at.stats()["last_flush"]["dropped"] == {"queue_full": 20}
+    with at.span("after"):
+        pass
+    assert at.flush(5) is True

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from collections.abc import Callable
 
+from agenttrace.collector.auth import digest_matches, key_digest
 from agenttrace.collector.config import is_loopback
 
 __all__ = ["authorized", "presented_key"]
@@ -38,5 +38,5 @@ def presented_key(get: Callable[[str], str | None]) -> str | None:
 def authorized(get: Callable[[str], str | None], peer_host: str | None, api_key: str | None) -> bool:
     if not api_key:
         return peer_host is not None and (is_loopback(peer_host) or peer_host.startswith("::ffff:127."))
-    key = presented_key(get)
-    return key is not None and hmac.compare_digest(key.encode(), api_key.encode())
+    # The collector's one comparison (SHA-256 digests, constant time).
+    return digest_matches(presented_key(get), key_digest(api_key))

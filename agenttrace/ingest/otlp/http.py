@@ -18,6 +18,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
+from agenttrace.collector.auth import OPEN
 from agenttrace.ingest.otlp import codec
 from agenttrace.ingest.otlp.auth import authorized
 from agenttrace.ingest.otlp.ingest import RingsFull
@@ -102,7 +103,14 @@ async def _export(signal: str, request: Request, state: Any) -> Response:
 
 def otlp_route_handlers(state: Any) -> list[Any]:
     """The OTLP/HTTP handlers over ``state`` (the collector's ``CollectorState``)."""
-    opts: dict[str, Any] = {"include_in_schema": False, "request_max_body_size": None, "status_code": 200}
+    # opt=OPEN: not the app's Bearer-only guard; _export checks the same key (auth.py) in
+    # every form OTLP clients send it, and answers with an OTLP status.
+    opts: dict[str, Any] = {
+        "include_in_schema": False,
+        "request_max_body_size": None,
+        "status_code": 200,
+        "opt": dict(OPEN),
+    }
 
     @post("/v1/traces", **opts)
     async def traces(request: Request) -> Response:
