@@ -448,7 +448,9 @@ class PostgresQueryEngine(ReportMethods):
             if not r["n"]:
                 continue
             row = RollupRow()
-            row.count, row.errors, row.cost_usd, row.duration_sum_ns = r["n"], r["errors"], r["cost"], r["dur"]
+            # sum() of bigint is numeric (Decimal): back to Python ints
+            row.count, row.errors, row.cost_usd = r["n"], r["errors"], float(r["cost"])
+            row.duration_sum_ns = int(r["dur"])
             for f in TOKEN_FIELDS:
                 setattr(row, f, int(r[f]))
             out[tuple(r[f"g{i}"] for i in range(len(exprs)))] = row

@@ -2,11 +2,12 @@
 
 The spans are written once to a segment store (a real SegmentWriter) and once to
 PostgreSQL (the sink's write path); each query is asked of both engines and the JSON
-documents compared (floats to 9 significant digits: sums run in another order)."""
+documents compared (floats to 1e-9 relative: sums run in another order)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import subprocess
 import sys
@@ -30,19 +31,36 @@ T0 = 1_763_683_200 * 1_000_000_000
 HOUR = 3_600_000_000_000
 
 
+_IGNORED = ("source", "scanned_segments")  # how an engine found the answer, not the answer
+
+
 def _norm(value: Any) -> Any:
-    if isinstance(value, float):
-        return float(f"{value:.9g}")
     if isinstance(value, dict):
-        return {k: _norm(v) for k, v in value.items() if k not in ("source", "scanned_segments")}
+        return {k: _norm(v) for k, v in value.items() if k not in _IGNORED}
     if isinstance(value, list):
         return [_norm(v) for v in value]
     return value
 
 
+def _close(a: Any, b: Any, where: str = "") -> None:
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, int | float) and isinstance(b, int | float), (where, a, b)
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (where, a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (where, a, b)
+        for k in a:
+            _close(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (where, a, b)
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)
+
+
 def same(a: Any, b: Any) -> None:
-    da, db = _norm(msgspec.to_builtins(a)), _norm(msgspec.to_builtins(b))
-    assert da == db
+    """Equal as JSON documents, floats to 1e-9 relative (sums run in another order)."""
+    _close(_norm(msgspec.to_builtins(a)), _norm(msgspec.to_builtins(b)))
 
 
 @pytest.fixture(scope="module")
@@ -143,4 +161,6 @@ def test_the_cli_reads_postgres_with_store_option(engines, tmp_path: Path) -> No
         from_pg = msgspec.json.decode(cli("--store", dsn, *cmd))
         from_env = msgspec.json.decode(cli(*cmd, env={"AGENTTRACE_STORE": dsn}))
         from_segments = msgspec.json.decode(cli(*cmd, "--data-dir", str(data)))
-        assert _norm(from_pg) == _norm(from_env) == _norm(from_segments)
+        assert from_pg.get("rows") or from_pg.get("sessions")  # not two empty answers
+        _close(_norm(from_pg), _norm(from_env))
+        _close(_norm(from_pg), _norm(from_segments))
