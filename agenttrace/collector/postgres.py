@@ -40,7 +40,7 @@ def start_sink(cfg: CollectorConfig) -> Any:
 
     sink = PostgresSink(
         cfg.postgres.dsn, cfg.data_dir, decode=decode, batch_bytes=cfg.postgres.batch_bytes,
-        migrate_at_start=cfg.postgres.migrate,
+        migrate_at_start=cfg.postgres.migrate, retention_days=cfg.postgres.retention_days,
     )  # fmt: skip
     sink.start()
     return sink

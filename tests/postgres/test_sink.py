@@ -115,3 +115,37 @@ def test_postgres_killed_mid_load_and_restarted_every_span_arrives_exactly_once(
         w.close()
         pg.cleanup()
     assert not os.listdir(data / "wal") or not kept_logs(str(wal_path(data, 0)))
+
+
+def test_retention_drops_old_day_partitions_and_days_ahead_exist(tmp_path: Path, pg_dsn: str) -> None:
+    import asyncio
+    import time
+
+    import asyncpg
+
+    from agenttrace.store.postgres.schema import DAY_NS, migrate
+    from agenttrace.store.postgres.sink import write_spans
+
+    old = list(generate_spans(50, seed=12))  # November 2025: older than a 30-day retention
+
+    async def seed() -> None:
+        conn = await asyncpg.connect(pg_dsn)
+        await migrate(conn)
+        await write_spans(conn, old)
+        await conn.close()
+
+    asyncio.run(seed())
+    assert _count(pg_dsn) == len(old)
+    (tmp_path / "wal").mkdir()
+    sink = PostgresSink(pg_dsn, tmp_path, decode=decode, poll_s=0.01, retention_days=30)
+    sink.start()
+    try:
+        wait_for(lambda: sink.dropped_partitions, what="retention")
+    finally:
+        sink.stop()
+    assert _count(pg_dsn) == 0
+    today = time.time_ns() - time.time_ns() % DAY_NS
+    names = {r[0] for r in fetch(pg_dsn, "SELECT relname FROM pg_class WHERE relname LIKE 'spans_2%'")}
+    from agenttrace.store.postgres.schema import partition_name
+
+    assert {partition_name(today), partition_name(today + DAY_NS)} <= names

@@ -38,7 +38,7 @@ import msgspec
 from agenttrace.model import Span
 from agenttrace.store.layout import wal_dir
 from agenttrace.store.postgres.rows import COLUMNS, span_row
-from agenttrace.store.postgres.schema import DAY_NS, ensure_partitions, migrate
+from agenttrace.store.postgres.schema import DAY_NS, drop_partitions_before, ensure_partitions, migrate
 from agenttrace.store.postgres.waltail import WalTail, worker_wals
 
 __all__ = ["PostgresSink", "SinkStats", "write_spans"]
@@ -179,6 +179,8 @@ class PostgresSink:
         poll_s: float = 0.05,
         retry_max_s: float = 5.0,
         migrate_at_start: bool = True,
+        retention_days: float = 0,
+        maintenance_interval_s: float = 3600.0,
     ) -> None:
         self.dsn = dsn
         self.wal_dir = str(wal_dir(data_dir))
@@ -187,6 +189,9 @@ class PostgresSink:
         self.poll_s = poll_s
         self.retry_max_s = retry_max_s
         self.migrate_at_start = migrate_at_start
+        self.retention_days = retention_days
+        self.maintenance_interval_s = maintenance_interval_s
+        self.dropped_partitions: list[str] = []
         self.stats = SinkStats()
         self._tails: dict[int, WalTail] = {}
         self._stop = threading.Event()
@@ -228,7 +233,11 @@ class PostgresSink:
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
+        next_maintenance = 0.0
         while True:
+            if time.monotonic() >= next_maintenance and not self._stop.is_set():
+                next_maintenance = time.monotonic() + self.maintenance_interval_s
+                await self._maintain()
             for worker, path in worker_wals(self.wal_dir).items():
                 if worker not in tasks:
                     self._tails[worker] = WalTail(path)
@@ -243,6 +252,29 @@ class PostgresSink:
         self._update_backlog()
         for tail in self._tails.values():
             tail.close()
+
+    async def _maintain(self) -> None:
+        """Partitions for today and tomorrow ahead of the spans; retention drops old days."""
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=10)
+        except Exception as exc:
+            self._failed(exc)
+            return
+        try:
+            today = time.time_ns() - time.time_ns() % DAY_NS
+            await ensure_partitions(conn, {today, today + DAY_NS})
+            self._known_days |= {today, today + DAY_NS}
+            if self.retention_days > 0:
+                cutoff = time.time_ns() - int(self.retention_days * DAY_NS)
+                dropped = await drop_partitions_before(conn, cutoff)
+                self._known_days = {d for d in self._known_days if d + DAY_NS > cutoff}
+                if dropped:
+                    log.info("PostgreSQL retention dropped %s", ", ".join(dropped))
+                    self.dropped_partitions += dropped
+        except Exception as exc:
+            self._failed(exc)
+        finally:
+            conn.terminate()
 
     def _update_backlog(self) -> None:
         self.stats.backlog_bytes = sum(t.backlog_bytes() for t in list(self._tails.values()))
