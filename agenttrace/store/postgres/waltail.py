@@ -20,7 +20,8 @@ import os
 import re
 from typing import BinaryIO
 
-from agenttrace.store.wal import MAX_RECORD, WAL_HEADER, WAL_RECORD, _crc
+# The WAL's own record checks (private to the store, shared with its one other reader).
+from agenttrace.store.wal import MAX_RECORD, WAL_HEADER, WAL_RECORD, WAL_RECORD_V1, _check, _resync
 
 __all__ = ["WalTail", "kept_logs", "worker_wals"]
 
@@ -49,12 +50,19 @@ def worker_wals(wal_dir: str) -> dict[int, str]:
     return out
 
 
-def _base_seq(f) -> int | None:
+def _header(f: BinaryIO) -> tuple[int, int] | None:
+    """``(base_seq, version)`` of an open WAL file, None if its header is incomplete."""
     f.seek(0)
     head = f.read(WAL_HEADER.size)
     if len(head) < WAL_HEADER.size:
         return None
-    return WAL_HEADER.unpack(head)[3]
+    _magic, version, _flags, base = WAL_HEADER.unpack(head)
+    return base, version
+
+
+def _base_seq(f: BinaryIO) -> int | None:
+    h = _header(f)
+    return h[0] if h else None
 
 
 class WalTail:
@@ -72,6 +80,7 @@ class WalTail:
         self._ino = -1
         self._pos = 0
         self._next = -1  # number of the record at _pos
+        self._version = 2
 
     def _load_cursor(self) -> int:
         try:
@@ -134,6 +143,8 @@ class WalTail:
         self._ino = os.fstat(self._f.fileno()).st_ino
         self._pos = WAL_HEADER.size
         self._next = chosen[0]
+        h = _header(self._f)
+        self._version = h[1] if h else 2
         while want > self._next:
             if not self._records(1 << 20, limit=want - self._next):
                 break
@@ -165,29 +176,41 @@ class WalTail:
         return self._next, []
 
     def _records(self, max_bytes: int, limit: int = 1 << 30) -> list[bytes]:
+        """The next good records from ``_pos`` (the checks are the WAL's own). Stops at an
+        incomplete record (being written: read again later); skips damage the writer
+        left in the middle of a log (bad bytes followed by a good record)."""
         f = self._f
         assert f is not None
+        rec = WAL_RECORD if self._version == 2 else WAL_RECORD_V1
         f.seek(self._pos)
         data = f.read(max_bytes)
+        view = memoryview(data)
         out: list[bytes] = []
         pos = 0
-        while len(out) < limit and pos + WAL_RECORD.size <= len(data):
-            length, crc, seq = WAL_RECORD.unpack_from(data, pos)
-            if length > MAX_RECORD or seq != self._next:
-                break  # damage, or bytes being rewritten after a rolled-back append: wait
-            end = pos + WAL_RECORD.size + length
-            if end > len(data):
-                if out or length + WAL_RECORD.size <= max_bytes:
-                    break  # incomplete here: the next read starts at this record
-                f.seek(self._pos + pos)  # one record larger than a read
-                data = data[:pos] + f.read(WAL_RECORD.size + length)
-                if end > len(data):
-                    break
-            payload = data[pos + WAL_RECORD.size : end]
-            if _crc(seq, payload) != crc:
-                break  # torn: the writer has not finished it
-            out.append(payload)
-            self._next += 1
+        while len(out) < limit and pos < len(data):
+            seq, end, why = _check(data, view, pos, self._version)
+            if seq < 0:
+                if why.endswith("cut short"):
+                    if out or pos or len(data) < max_bytes or pos + rec.size > len(data):
+                        break  # being written, or the rest is beyond this read: next time
+                    length = rec.unpack_from(data, 0)[1 if self._version == 2 else 0]
+                    if length > MAX_RECORD:
+                        break
+                    f.seek(self._pos)  # one record larger than a read: read it whole
+                    data = f.read(rec.size + length)
+                    view = memoryview(data)
+                    if len(data) < rec.size + length:
+                        break
+                    continue
+                nxt = _resync(data, view, pos, self._next - 1, self._version)
+                if nxt < 0:
+                    break  # nothing good after it yet
+                pos = nxt
+                continue
+            if seq >= self._next:
+                self.skipped_records += seq - self._next  # numbers lost to damage (the writer's too)
+                out.append(bytes(view[pos + rec.size : end]))
+                self._next = seq + 1
             pos = end
         self._pos += pos
         return out
@@ -232,15 +255,18 @@ def disk_backlog(data_dir: str | os.PathLike[str]) -> int | None:
             with contextlib.suppress(FileNotFoundError):
                 total += os.stat(kept).st_size - WAL_HEADER.size
         with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
-            base = _base_seq(f)
-            if base is None:
+            h = _header(f)
+            if h is None:
                 continue
+            base, version = h
+            rec = WAL_RECORD if version == 2 else WAL_RECORD_V1
             size = os.fstat(f.fileno()).st_size
             pos, seq = WAL_HEADER.size, base
-            while seq < tail.cursor and pos + WAL_RECORD.size <= size:  # skip the sent records' headers
+            while seq < tail.cursor and pos + rec.size <= size:  # skip the sent records by their headers
                 f.seek(pos)
-                length = WAL_RECORD.unpack(f.read(WAL_RECORD.size))[0]
-                pos += WAL_RECORD.size + length
+                fields = rec.unpack(f.read(rec.size))
+                length, seq = (fields[1], fields[3]) if version == 2 else (fields[0], fields[2])
+                pos += rec.size + length
                 seq += 1
             total += max(0, size - pos)
     return total if seen else None
