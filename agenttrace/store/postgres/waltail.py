@@ -190,23 +190,21 @@ class WalTail:
         while len(out) < limit and pos < len(data):
             seq, end, why = _check(data, view, pos, self._version)
             if seq < 0:
-                if why.endswith("cut short"):
-                    if out or pos or len(data) < max_bytes or pos + rec.size > len(data):
-                        break  # being written, or the rest is beyond this read: next time
-                    length = rec.unpack_from(data, 0)[1 if self._version == 2 else 0]
-                    if length > MAX_RECORD:
-                        break
-                    f.seek(self._pos)  # one record larger than a read: read it whole
-                    data = f.read(rec.size + length)
-                    view = memoryview(data)
-                    if len(data) < rec.size + length:
-                        break
-                    continue
+                # Bad bytes followed by a good record: damage the writer left behind
+                # (a write in progress is always last, so nothing good follows it).
                 nxt = _resync(data, view, pos, self._next - 1, self._version)
-                if nxt < 0:
-                    break  # nothing good after it yet
-                pos = nxt
-                continue
+                if nxt >= 0:
+                    pos = nxt
+                    continue
+                if why.endswith("cut short") and not out and pos == 0 and len(data) == max_bytes:
+                    length = rec.unpack_from(data, 0)[1 if self._version == 2 else 0] if len(data) >= rec.size else 0
+                    if 0 < length <= MAX_RECORD and rec.size + length > len(data):
+                        f.seek(self._pos)  # one record larger than a read: read it whole
+                        data = f.read(rec.size + length)
+                        view = memoryview(data)
+                        if len(data) == rec.size + length:
+                            continue
+                break  # incomplete: being written, read again later
             if seq >= self._next:
                 self.skipped_records += seq - self._next  # numbers lost to damage (the writer's too)
                 out.append(bytes(view[pos + rec.size : end]))
