@@ -149,3 +149,27 @@ def test_retention_drops_old_day_partitions_and_days_ahead_exist(tmp_path: Path,
     from agenttrace.store.postgres.schema import partition_name
 
     assert {partition_name(today), partition_name(today + DAY_NS)} <= names
+
+
+def test_a_span_postgres_cannot_hold_is_counted_and_the_rest_of_its_batch_is_written(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    import msgspec
+
+    spans = list(generate_spans(200, seed=13))
+    # Beyond PostgreSQL's bigint: the segment store keeps it, PostgreSQL cannot.
+    spans[57] = msgspec.structs.replace(spans[57], end_ns=(1 << 64) - 1)
+    spans[58] = msgspec.structs.replace(spans[58], name="nul \x00 inside", attributes={"k": "v\x00"})
+    w = writer(str(tmp_path))
+    append(w, spans)
+    sink = PostgresSink(pg_dsn, tmp_path, decode=decode, poll_s=0.01)
+    sink.start()
+    try:
+        wait_for(lambda: sink.stats.backlog_bytes == 0 and sink.stats.sent_records, what="the batch handled")
+    finally:
+        sink.stop()
+        w.close()
+    assert sink.stats.rejected_spans == 1
+    assert _count(pg_dsn) == len(spans) - 1
+    assert fetch(pg_dsn, "SELECT name FROM spans WHERE span_id = $1", spans[58].span_id)[0][0] == "nul \ufffd inside"
+    assert not fetch(pg_dsn, "SELECT 1 FROM spans WHERE span_id = $1", spans[57].span_id)

@@ -345,8 +345,6 @@ class PostgresSink:
         try:
             await write_spans(conn, spans, self._known_days)
         except _REJECTED as exc:
-            if isinstance(exc, asyncpg.exceptions.InterfaceError | asyncpg.exceptions.PostgresConnectionError):
-                raise
             if len(spans) == 1:
                 self.stats.rejected_spans += 1
                 log.error("PostgreSQL rejected span %s of trace %s: %s", spans[0].span_id.hex(),
