@@ -173,3 +173,29 @@ def test_a_span_postgres_cannot_hold_is_counted_and_the_rest_of_its_batch_is_wri
     assert _count(pg_dsn) == len(spans) - 1
     assert fetch(pg_dsn, "SELECT name FROM spans WHERE span_id = $1", spans[58].span_id)[0][0] == "nul \ufffd inside"
     assert not fetch(pg_dsn, "SELECT 1 FROM spans WHERE span_id = $1", spans[57].span_id)
+
+
+def test_two_collectors_share_one_database_and_its_rollup(tmp_path: Path, pg_dsn: str) -> None:
+    """Two data directories (two collectors' WALs) into one database at once: the same
+    hours and days, partitions created once, the rollup the exact sum of both."""
+    spans = list(generate_spans(4000, seed=14))
+    sinks, writers = [], []
+    for n, part in enumerate((spans[0::2], spans[1::2])):  # interleaved: same hours, same rollup keys
+        data = tmp_path / f"collector{n}"
+        w = writer(str(data), seal_rows=300)
+        append(w, part, per_datagram=10)
+        writers.append(w)
+        sinks.append(PostgresSink(pg_dsn, data, decode=decode, poll_s=0.01, batch_bytes=64 << 10))
+    for s in sinks:
+        s.start()
+    try:
+        wait_for(lambda: _count(pg_dsn) == len(spans), timeout=60, what="both collectors' spans")
+    finally:
+        for s in sinks:
+            s.stop()
+        for w in writers:
+            w.close()
+    assert _rollup_count(pg_dsn) == len(spans)
+    cost = fetch(pg_dsn, "SELECT sum(cost_usd) FROM span_rollup_hourly")[0][0]
+    assert abs(cost - sum(s.cost_usd or 0 for s in spans)) < 1e-6
+    assert all(s.stats.rejected_spans == 0 for s in sinks)
