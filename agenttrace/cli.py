@@ -16,6 +16,7 @@ from agenttrace.coding import cli as coding_cli
 from agenttrace.collector import main as collector_main
 from agenttrace.commands import dashboard, top
 from agenttrace.pricing import cli as pricing_cli
+from agenttrace.store.postgres import cli as db_cli
 
 app = typer.Typer(
     name="agenttrace",
@@ -34,6 +35,25 @@ app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
 app.command("wrap", context_settings=coding_cli.WRAP_CONTEXT)(coding_cli.wrap)  # run a coding agent as a session
 app.add_typer(coding_cli.import_app, name="import")  # claude-code codex transcripts
+app.add_typer(db_cli.app, name="db")  # PostgreSQL: migrate retention
+
+
+@app.callback()
+def _global_options(
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        envvar="AGENTTRACE_STORE",
+        help="Read from PostgreSQL (postgresql://user@host/db) instead of the local segment store.",
+        show_default=False,
+    ),
+) -> None:
+    import os
+
+    if store:
+        if not store.startswith(("postgresql://", "postgres://")):
+            raise typer.BadParameter("give a postgresql:// URI", param_hint="--store")
+        os.environ["AGENTTRACE_STORE"] = store  # read by every command's open_engine
 
 
 def main() -> None:

@@ -122,6 +122,16 @@ class StoreSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # a worker's newest segment must outlive its WAL (docs/architecture.md, exactly-once rule).
     retention_days: float = 0
     maintenance_interval_s: float = 300.0  # compaction + retention pass; 0 = never (run it yourself)
+    read: Literal["segments", "postgres"] = "segments"  # what the API answers from ("postgres": [postgres] dsn)
+
+
+class PostgresSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # postgresql://user:pass@host:5432/db: every stored span is also written there, from the
+    # WAL (docs/postgres.md). "" = off. Env: AGENTTRACE_POSTGRES_DSN.
+    dsn: str = ""
+    batch_bytes: int = 2 << 20  # WAL bytes per COPY batch
+    migrate: bool = True  # apply the schema migrations at start (else: agenttrace db migrate)
+    retention_days: float = 0  # drop day partitions older than this; 0 = keep forever
 
 
 class MetricsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -139,6 +149,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     store: StoreSection = msgspec.field(default_factory=StoreSection)
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
     otlp: OtlpSection = msgspec.field(default_factory=OtlpSection)
+    postgres: PostgresSection = msgspec.field(default_factory=PostgresSection)
     # Handed to agenttrace.pricing.PricingConfig (validated by it when it exists).
     pricing: dict[str, Any] = {}
 
@@ -229,6 +240,9 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "metrics.max_label_values": ("an integer >= 1", lambda v: v >= 1),
     "metrics.publish_interval_ms": ("an integer >= 10", lambda v: v >= 10),
     "otlp.max_body_bytes": ("an integer >= 1024", lambda v: v >= 1024),
+    "postgres.dsn": ("a postgresql:// URI or empty", lambda v: not v or v.startswith(("postgresql://", "postgres://"))),
+    "postgres.batch_bytes": ("an integer >= 65536", lambda v: v >= 65536),
+    "postgres.retention_days": ("0 (keep forever) or a number of days >= 1", lambda v: v == 0 or v >= 1),
     "otlp.max_preview_chars": ("an integer >= 0", lambda v: v >= 0),
 }
 

@@ -210,6 +210,9 @@ class _Collector:
         _say(f"  workers   {cfg.workers}")
 
         maintenance = asyncio.create_task(self._maintenance())
+        from agenttrace.collector.postgres import start_sink
+
+        state.postgres = start_sink(cfg)  # [postgres] dsn: every stored span also goes there
         self.notifier = notifier = _notifier()
         ready_said = False
         watchdog_every = notifier.watchdog_interval_s if notifier is not None else None
@@ -239,6 +242,8 @@ class _Collector:
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=1.0)  # OTLP exporters retry elsewhere or later
         clean = await asyncio.to_thread(sup.drain, cfg.collector.shutdown_timeout_s)
+        if state.postgres is not None:  # send what the drain sealed; the rest waits in the WAL
+            await asyncio.to_thread(state.postgres.stop, 3.0)
         totals = _totals(state)
         state.history.sample(totals, sup.info())
         if server is not None:
@@ -312,7 +317,12 @@ class _Collector:
         # Bound (and listening) before anything else started: see serve().
         sock = self._http_sock
         family = sock.family
-        app = create_app(state, api_key=api_key, metrics_require_key=self.cfg.api.metrics_require_key)
+        from agenttrace.collector.postgres import api_engine
+
+        app = create_app(
+            state, api_key=api_key, metrics_require_key=self.cfg.api.metrics_require_key,
+            query_engine=api_engine(self.cfg),
+        )  # fmt: skip
         config = uvicorn.Config(
             app,
             lifespan="off",

@@ -68,6 +68,7 @@ class CollectorState:
     history: Any = None  # live.LiveHistory
     caps: dict[str, LabelCap] = field(default_factory=dict)
     otlp: Any = None  # agenttrace.ingest.otlp.ingest.OtlpIngest, read by the OTLP routes and /metrics
+    postgres: Any = None  # agenttrace.store.postgres.sink.PostgresSink when [postgres] dsn is set
 
 
 @dataclass
@@ -303,3 +304,7 @@ class PipelineCollector(Collector):
                 buckets.append(("+Inf" if bound == float("inf") else repr(bound), cum))
             h.add_metric([kind], buckets, t.duration_sum.get(kind, 0.0))
         yield h
+        if self.state.postgres is not None:  # [postgres] dsn: the WAL sink's figures and backlog
+            from agenttrace.collector.postgres import sink_metrics
+
+            yield from sink_metrics(self.state.postgres)

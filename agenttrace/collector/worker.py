@@ -94,7 +94,10 @@ def build_stages(cfg: CollectorConfig) -> list[Stage]:
 
 
 def _open_writer(spec: WorkerSpec, cfg: CollectorConfig, replay: Callable[[bytes], list[Span]]) -> SegmentWriter:
-    writer = SegmentWriter(spec.data_dir, spec.worker_id, cfg.writer_config(), replay=replay)
+    wcfg = cfg.writer_config()
+    if cfg.postgres.dsn:  # the PostgreSQL sink reads rotated WAL logs until it has sent them
+        wcfg = msgspec.structs.replace(wcfg, wal_keep_rotated=True)
+    writer = SegmentWriter(spec.data_dir, spec.worker_id, wcfg, replay=replay)
     writer.open()
     return writer
 

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+STORE_ENV = "AGENTTRACE_STORE"  # a postgresql:// URI: read PostgreSQL instead of the segment store
 
 DataDirOpt = Annotated[
     Path | None,
@@ -125,7 +126,8 @@ def open_engine(data_dir: Path | None) -> QueryEngine:
     from agenttrace.extras import MissingExtraError
     from agenttrace.query import open_engine as open_query_engine
 
-    path = resolve_data_dir(data_dir)
+    store = os.environ.get(STORE_ENV, "")  # agenttrace --store postgresql://... (or the env)
+    path: Any = store if store.startswith(("postgresql://", "postgres://")) else resolve_data_dir(data_dir)
     try:
         engine = open_query_engine(path)
     except MissingExtraError as exc:  # reading segments needs lz4, of the collector extra
@@ -136,6 +138,7 @@ def open_engine(data_dir: Path | None) -> QueryEngine:
         fail(f"cannot read the store at {path}: {exc}")
     skipped = held.skipped_segments
     if not held.readable and not skipped:
+        path = path.rpartition("@")[2] if isinstance(path, str) else path  # no password on screen
         fail(f"the store at {path} holds no spans yet (is a collector running and an agent sending to it?)")
     if not held.readable:
         fail(f"every segment in {path} is unreadable ({len(skipped)} corrupt); nothing to show")

@@ -44,6 +44,7 @@ class StoreStatus(msgspec.Struct, kw_only=True):
     segments: int = 0
     # Segments holding damage (unreadable, or a chunk failing its checksum): `agenttrace fsck --repair`.
     damaged: list[SkippedSegment] = []
+    postgres_backlog_bytes: int | None = None  # WAL bytes not yet in PostgreSQL; None: no sink
 
 
 class StatusReport(msgspec.Struct, kw_only=True):
@@ -84,6 +85,8 @@ def _store_status(data_dir: Path) -> StoreStatus:
         return StoreStatus(data_dir=str(data_dir), exists=False)
     size, files = store_size(data_dir)
     segments = sum(1 for _ in (data_dir / "segments").rglob("*.seg")) if (data_dir / "segments").is_dir() else 0
+    from agenttrace.store.postgres.waltail import disk_backlog
+
     return StoreStatus(
         data_dir=str(data_dir),
         exists=True,
@@ -91,6 +94,7 @@ def _store_status(data_dir: Path) -> StoreStatus:
         files=files,
         segments=segments,
         damaged=_damaged(data_dir) if segments else [],
+        postgres_backlog_bytes=disk_backlog(data_dir),
     )
 
 
@@ -138,6 +142,8 @@ def _print(report: StatusReport) -> None:
             out.print(f"  [red]damaged[/red] {d.path} at offset {d.offset}: {d.reason}")
         if s.damaged:
             out.print(f"  run `agenttrace fsck --repair {s.data_dir}` to quarantine them and keep what reads")
+        if s.postgres_backlog_bytes is not None:
+            out.print(f"postgres backlog: {fmt_bytes(s.postgres_backlog_bytes)} of WAL not yet in PostgreSQL")
     else:
         out.print(f"store {s.data_dir}: does not exist yet")
 

@@ -79,10 +79,14 @@ __all__ = [
 
 
 def open_engine(data_dir: str | os.PathLike[str], *, clock: Callable[[], int] | None = None) -> QueryEngine:
-    """The query engine over the segment store at ``data_dir``.
+    """The query engine over the segment store at ``data_dir``, or over the PostgreSQL
+    store when ``data_dir`` is a ``postgresql://`` (or ``postgres://``) URI.
 
-    The one place a face learns which store it reads; a PostgreSQL engine is chosen
-    here too once it exists."""
+    The one place a face learns which store it reads."""
+    if isinstance(data_dir, str) and data_dir.startswith(("postgresql://", "postgres://")):
+        from agenttrace.query.postgres import PostgresQueryEngine
+
+        return PostgresQueryEngine(data_dir) if clock is None else PostgresQueryEngine(data_dir, clock=clock)
     from agenttrace.query.segments import SegmentQueryEngine
 
     return SegmentQueryEngine(data_dir) if clock is None else SegmentQueryEngine(data_dir, clock=clock)

@@ -226,6 +226,7 @@ class Wal:
         fsync_interval_ms: float = 200,
         clock: Callable[[], float] = time.monotonic,
         opener: Opener | None = None,
+        keep_rotated: bool = False,
     ) -> None:
         if fsync not in FSYNC_POLICIES:
             from agenttrace.errors import ConfigError
@@ -242,6 +243,10 @@ class Wal:
         self._dirty = False
         self._last_sync = clock()
         self.truncated_bytes = 0  # cut off at open (torn tail)
+        # A sink reading this log (PostgreSQL) still needs rotated records: keep each
+        # rotated log as <path>.<base_seq:020d>.kept; the sink deletes it once sent.
+        self.keep_rotated = keep_rotated
+        self._base_seq = 0
         self.syncs = 0
 
     # --- lifecycle ------------------------------------------------------------
@@ -279,6 +284,7 @@ class Wal:
         self._fd = self._open(self.path, os.O_WRONLY | os.O_APPEND, 0o644)
         self._size = scan.valid_end
         self._next_seq = scan.next_seq
+        self._base_seq = scan.base_seq
         if next_seq > scan.next_seq:
             # Numbering behind the segments (every record here is sealed already):
             # start a fresh log so numbers never repeat.
@@ -354,6 +360,9 @@ class Wal:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if self.keep_rotated and self._fd >= 0 and self._size > WAL_HEADER.size:
+            with contextlib.suppress(FileExistsError):  # linked already before a crash
+                os.link(self.path, f"{self.path}.{self._base_seq:020d}.kept")
         os.replace(tmp, self.path)
         fsync_dir(os.path.dirname(self.path) or ".")
         if self._fd >= 0:
@@ -361,6 +370,7 @@ class Wal:
         self._fd = self._open(self.path, os.O_WRONLY | os.O_APPEND, 0o644)
         self._size = WAL_HEADER.size
         self._next_seq = base_seq
+        self._base_seq = base_seq
         self._dirty = False
 
     def rotate(self, base_seq: int | None = None) -> None:

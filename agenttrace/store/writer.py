@@ -57,6 +57,7 @@ class WriterConfig(msgspec.Struct, kw_only=True):
     seal_retry_s: float = 1.0
     max_pending_rows: int = 1_000_000
     compress: bool = True
+    wal_keep_rotated: bool = False  # a PostgreSQL sink reads the WAL: keep rotated logs until it has sent them
 
     def __post_init__(self) -> None:
         for key in ("seal_rows", "seal_bytes", "wal_rotate_bytes", "max_pending_rows"):
@@ -128,6 +129,7 @@ class SegmentWriter:
             fsync_interval_ms=self.config.wal_fsync_interval_ms,
             clock=clock,
             opener=opener,
+            keep_rotated=self.config.wal_keep_rotated,
         )
         self._pending: list[Span] = []
         self._pending_bytes = 0
