@@ -75,7 +75,7 @@ def _parse(text: str, now_ns: int | None) -> int:
     if m:
         back = float(m.group(1)) * _UNITS_NS[m.group(2).lower()]
         return now_ns - int(back) if back < 2**64 else 0  # longer ago than 1970: the start of time
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():  # "³".isdigit() is True, and int() refuses it
         value = int(raw)
         # Seconds until the year 5138; anything larger is taken as nanoseconds.
         return value * 10**9 if value < 10**11 else value

@@ -43,7 +43,7 @@ def test_unix_seconds_and_nanoseconds() -> None:
     assert parse_time("1795305600000000000") == 1_795_305_600 * 10**9
 
 
-@pytest.mark.parametrize("text", ["", "soon", "15 minutes", "-5m", "2026-13-01", "m15"])
+@pytest.mark.parametrize("text", ["", "soon", "15 minutes", "-5m", "2026-13-01", "m15", "³", "١٢"])  # non-ASCII digits
 def test_unreadable_times_raise_one_clear_error(text: str) -> None:
     with pytest.raises(BadTimeError, match="cannot read") as info:
         parse_time(text, now_ns=NOW)
