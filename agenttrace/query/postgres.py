@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -44,7 +43,7 @@ from agenttrace.query.results import (
     TraceList,
     TraceTree,
 )
-from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals
+from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals, trace_tree
 from agenttrace.store.rollup import BUCKET_NS, ROLLUP_COLUMNS, TOKEN_FIELDS, Rollup, RollupRow
 from agenttrace.store.sketch import RELATIVE_ERROR
 
@@ -223,40 +222,7 @@ class PostgresQueryEngine(ReportMethods):
         tid = _hex_to_bytes(trace_id, 16, "trace id").hex()
         if not spans:
             raise NotFoundError(f"no trace {tid}")
-        ids = {s.span_id for s in spans}
-        children: dict[str, list[str]] = {}
-        roots, orphans = [], []
-        tok = dict.fromkeys(TOKEN_FIELDS, 0)
-        for s in spans:
-            if s.usage is not None:
-                for f in TOKEN_FIELDS:
-                    tok[f] += getattr(s.usage, f)
-            if s.parent_id and s.parent_id in ids:
-                children.setdefault(s.parent_id.hex(), []).append(s.span_id.hex())
-            else:
-                roots.append(s.span_id.hex())
-                if s.parent_id:
-                    orphans.append(s.span_id.hex())
-        start = min(s.start_ns for s in spans)
-        end = max(s.end_ns for s in spans)
-        sessions = Counter(s.session_id for s in spans if s.session_id)
-        return TraceTree(
-            trace_id=tid,
-            spans=[span_record(s) for s in spans],
-            root_ids=roots,
-            children=children,
-            orphan_ids=orphans,
-            span_count=len(spans),
-            errors=sum(s.status == 2 for s in spans),
-            tokens=token_totals(tok),
-            cost_usd=sum(s.cost_usd or 0.0 for s in spans),
-            start_ns=start,
-            end_ns=end,
-            duration_ms=(end - start) / 1e6,
-            services=sorted({s.service for s in spans if s.service}),
-            session_id=sessions.most_common(1)[0][0] if sessions else "",
-            skipped_segments=skipped,
-        )
+        return trace_tree(tid, spans, skipped)
 
     def _trace_totals(self, trace_ids: Sequence[bytes]) -> dict[bytes, Totals]:
         if not trace_ids:

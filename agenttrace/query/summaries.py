@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agenttrace.query.results import SessionSummary, TokenTotals, TraceSummary
+from agenttrace.model import Span
+from agenttrace.query.records import span_record
+from agenttrace.query.results import SessionSummary, SkippedSegment, TokenTotals, TraceSummary, TraceTree
 from agenttrace.store.rollup import TOKEN_FIELDS
 
-__all__ = ["SUMMARY_COLUMNS", "TOKEN_FIELDS", "TRACE_SUMMARY_COLUMNS", "Totals", "token_totals"]
+__all__ = ["SUMMARY_COLUMNS", "TOKEN_FIELDS", "TRACE_SUMMARY_COLUMNS", "Totals", "token_totals", "trace_tree"]
 
 # The columns Totals.add_many reads; trace summaries also read the span name and parent.
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(
@@ -149,3 +151,42 @@ class Totals:
             tokens=token_totals(self.tok),
             cost_usd=self.cost,
         )
+
+
+def trace_tree(trace_id_hex: str, spans: Sequence[Span], skipped: list[SkippedSegment]) -> TraceTree:
+    """A whole trace as a tree with its totals, from its spans in start order (every engine
+    builds ``QueryEngine.trace`` here, so the tree and figures agree between stores)."""
+    ids = {s.span_id for s in spans}
+    children: dict[str, list[str]] = {}
+    roots, orphans = [], []
+    tok = dict.fromkeys(TOKEN_FIELDS, 0)
+    for s in spans:
+        if s.usage is not None:
+            for f in TOKEN_FIELDS:
+                tok[f] += getattr(s.usage, f)
+        if s.parent_id and s.parent_id in ids:
+            children.setdefault(s.parent_id.hex(), []).append(s.span_id.hex())
+        else:
+            roots.append(s.span_id.hex())
+            if s.parent_id:
+                orphans.append(s.span_id.hex())
+    start = min(s.start_ns for s in spans)
+    end = max(s.end_ns for s in spans)
+    sessions = Counter(s.session_id for s in spans if s.session_id)
+    return TraceTree(
+        trace_id=trace_id_hex,
+        spans=[span_record(s) for s in spans],
+        root_ids=roots,
+        children=children,
+        orphan_ids=orphans,
+        span_count=len(spans),
+        errors=sum(s.status == _ERROR for s in spans),
+        tokens=token_totals(tok),
+        cost_usd=sum(s.cost_usd or 0.0 for s in spans),
+        start_ns=start,
+        end_ns=end,
+        duration_ms=(end - start) / 1e6,
+        services=sorted({s.service for s in spans if s.service}),
+        session_id=sessions.most_common(1)[0][0] if sessions else "",
+        skipped_segments=skipped,
+    )
