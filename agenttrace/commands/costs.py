@@ -122,7 +122,7 @@ def costs(
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}, commit", EXIT_USAGE)
     where = SpanFilter(service=service) if service else None
-    report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where))
+    report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where), allow_empty=as_json)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return

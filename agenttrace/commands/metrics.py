@@ -56,7 +56,7 @@ def performance(
     from agenttrace.commands.render import print_table
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi))
+    report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi), allow_empty=as_json)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
@@ -87,7 +87,7 @@ def errors(
     from agenttrace.commands.render import print_table
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: engine.errors(by, lo, hi, recent=limit))
+    report = run_query(data_dir, lambda engine: engine.errors(by, lo, hi, recent=limit), allow_empty=as_json)
     if json_printed(report, as_json):
         return
     rate = report.total_errors / report.total_spans if report.total_spans else 0.0
@@ -117,7 +117,7 @@ def summary(
     from agenttrace.format import fmt_cost
 
     lo, hi = time_range(since, until)
-    s = run_query(data_dir, lambda engine: engine.summary(lo, hi))
+    s = run_query(data_dir, lambda engine: engine.summary(lo, hi), allow_empty=as_json)
     if json_printed(s, as_json):
         return
     t = s.tokens
