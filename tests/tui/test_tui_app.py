@@ -88,7 +88,7 @@ async def test_filter_by_text(collector: RecordedCollector) -> None:
         await pilot.press("/", *"support")
         await pilot.pause()
         assert order(app) == ["sess-sup-0001", "sess-sup-0002"]
-        assert "sessions 2/5" in screen_text(app)
+        assert "sessions 2 shown of 5" in screen_text(app)
         await pilot.press("enter")  # keep the filter, back to the table
         assert order(app) == ["sess-sup-0001", "sess-sup-0002"]
         await pilot.press("/", "escape")  # clear
