@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 import tui_recorded as recorded
-from agenttrace.query.results import SessionList, SessionSummary, TokenTotals
 from agenttrace.tui import AgentTraceTop, CollectorClient
 from agenttrace.tui.screens import HelpScreen
 from agenttrace.tui.widgets import SessionTable
-from tui_helpers import screen_text, wait_for
+from tui_helpers import screen_text
 from tui_server import RecordedCollector
+
+from agenttrace.query.results import SessionList, SessionSummary, TokenTotals
 
 pytestmark = pytest.mark.anyio
 SIZE = (80, 24)
