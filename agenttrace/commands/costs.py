@@ -20,6 +20,7 @@ from agenttrace.commands._common import (
     json_printed,
     resolve_data_dir,
     run_query,
+    say_cut,
     store_errors,
     time_range,
 )
@@ -52,6 +53,7 @@ def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = 
     rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in found][:limit]
     if json_printed(rows, as_json):
         return
+    say_cut(len(rows), len(found), "model", limit)
     if not rows:
         typer.echo("every model in the store matched a price")
         return
@@ -123,9 +125,11 @@ def costs(
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}, commit", EXIT_USAGE)
     where = SpanFilter(service=service) if service else None
     report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where), allow_empty=as_json)
+    every = len(report.rows)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
+    say_cut(len(report.rows), every, "group", limit)
     if not report.rows:
         typer.echo("no spans in that range", err=True)
         return

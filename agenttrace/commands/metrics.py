@@ -18,6 +18,7 @@ from agenttrace.commands._common import (
     local_time,
     plural,
     run_query,
+    say_cut,
     time_range,
 )
 
@@ -57,9 +58,11 @@ def performance(
 
     lo, hi = _grouped_range(by, since, until)
     report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi), allow_empty=as_json)
+    every = len(report.rows)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
+    say_cut(len(report.rows), every, "group", limit)
     if not report.rows:
         typer.echo("no spans in that range", err=True)
         return

@@ -205,3 +205,15 @@ def test_help_metavars_read_as_words(command: list[str]) -> None:
     text = _helps(command)
     for bad in ("<bool>", " TEXT", " INTEGER", " PATH", " FLOAT", "<int>", "<text>"):
         assert bad not in text, (command, bad, text)
+
+
+def test_costs_and_performance_say_when_groups_were_cut(tmp_path: Path) -> None:
+    spans = [_span(TRACE_C, 1, "s-1"), _span(TRACE_C, 2, "s-1")]
+    spans[1].model, spans[1].kind = "gpt-4o-mini", "tool"
+    store = write_store(tmp_path, spans)
+    costs = run(store, "costs", "--by", "model", "--limit", "1")
+    assert costs.exit_code == 0, costs.output
+    assert "1 of 2 groups shown; --limit N for more" in costs.stderr
+    perf = run(store, "metrics", "performance", "--by", "kind", "--limit", "1")
+    assert "1 of 2 groups shown; --limit N for more" in perf.stderr
+    assert "shown" not in run(store, "costs", "--by", "model").stderr
