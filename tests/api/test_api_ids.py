@@ -21,6 +21,7 @@ from agenttrace.collector.api import build_api_router, build_openapi_config
 from agenttrace.model import Span
 from agenttrace.query.segments import SegmentQueryEngine
 from agenttrace.store.writer import SegmentWriter, WriterConfig
+from agenttrace.web.api import build_dashboard_router
 
 T0 = 1_763_769_600_000_000_000
 TRACE_A = "ab12cd34" + "00" * 11 + "0a"  # shares 8 digits with TRACE_B
@@ -58,7 +59,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     with SegmentWriter(path, 0, WriterConfig(seal_rows=2, wal_fsync="none", seal_age_s=3600.0)) as w:
         for k, s in enumerate(spans):
             w.append(wire.encode([s], sender_id=1, seq=k), [s])
-    app = Litestar(route_handlers=[build_api_router(SegmentQueryEngine(path))], openapi_config=build_openapi_config())
+    engine = SegmentQueryEngine(path)
+    app = Litestar(
+        route_handlers=[build_api_router(engine), build_dashboard_router(engine)], openapi_config=build_openapi_config()
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=logging.WARNING))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -111,3 +115,12 @@ def test_listings_carry_the_total(api: httpx.Client) -> None:
     assert len(page["sessions"]) == 1 and page["total"] == 3
     traces = api.get("/traces", params={"limit": 5}).json()
     assert len(traces["traces"]) == 3 and traces["total"] == 3
+
+
+def test_the_dashboard_routes_take_a_prefix_too(api: httpx.Client) -> None:
+    outline = api.get(f"/traces/{TRACE_C[:12]}/outline")
+    assert outline.status_code == 200, outline.text
+    assert outline.json()["trace_id"] == TRACE_C
+    many = api.get(f"/traces/{TRACE_A[:8]}/outline")
+    assert many.status_code == 400
+    assert TRACE_A in many.text and TRACE_B in many.text
