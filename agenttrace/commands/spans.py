@@ -66,10 +66,12 @@ def spans(
     )
 
     def ask(engine):
-        from agenttrace.query.ids import resolve_trace_id
+        from agenttrace.query.ids import resolve_session_id, resolve_trace_id
 
         if trace:
             flt.trace_id = resolve_trace_id(engine, trace)
+        if session:
+            flt.session_id = resolve_session_id(engine, session)
         return engine.spans(flt)
 
     page = run_query(data_dir, ask, allow_empty=as_json)

@@ -41,7 +41,15 @@ def list_traces(
 
     lo, hi = time_range(since, until)
     flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
-    result = run_query(data_dir, lambda engine: engine.traces(flt), allow_empty=as_json)
+
+    def ask(engine):
+        from agenttrace.query.ids import resolve_session_id
+
+        if session:
+            flt.session_id = resolve_session_id(engine, session)
+        return engine.traces(flt)
+
+    result = run_query(data_dir, ask, allow_empty=as_json)
     if json_printed(result, as_json):
         return
     if not result.traces:

@@ -16,11 +16,11 @@ much to be meant); one that matches several ids raises
 
 from __future__ import annotations
 
-from agenttrace.errors import NotFoundError
+from agenttrace.errors import AmbiguousIdError, NotFoundError
 from agenttrace.query.protocol import QueryEngine
 from agenttrace.query.results import SessionDetail, TraceTree
 
-__all__ = ["MIN_PREFIX", "clean_trace_id", "resolve_trace_id", "session_detail", "trace_tree"]
+__all__ = ["MIN_PREFIX", "clean_trace_id", "resolve_session_id", "resolve_trace_id", "session_detail", "trace_tree"]
 
 MIN_PREFIX = 8
 _HEX = frozenset("0123456789abcdef")
@@ -51,6 +51,23 @@ def resolve_trace_id(engine: QueryEngine, text: str) -> str:
 def trace_tree(engine: QueryEngine, text: str) -> TraceTree:
     """The trace ``text`` names (see :func:`resolve_trace_id`)."""
     return engine.trace(resolve_trace_id(engine, text))
+
+
+def resolve_session_id(engine: QueryEngine, text: str) -> str:
+    """For a ``--session`` filter: the session id ``text`` is, else the one it is a unique
+    prefix of (8+ characters); an id no session has is returned as it is (the filter then
+    matches nothing, which the listing says). Reads every session id: for a person's input."""
+    value = text.strip()
+    if len(value) < MIN_PREFIX:
+        return value
+    try:
+        return engine.resolve("session", value)
+    except AmbiguousIdError as exc:
+        if value in exc.matches:  # an exact id wins over the longer ids it prefixes
+            return value
+        raise
+    except NotFoundError:
+        return value
 
 
 def session_detail(engine: QueryEngine, text: str) -> SessionDetail:

@@ -217,3 +217,13 @@ def test_costs_and_performance_say_when_groups_were_cut(tmp_path: Path) -> None:
     perf = run(store, "metrics", "performance", "--by", "kind", "--limit", "1")
     assert "1 of 2 groups shown; --limit N for more" in perf.stderr
     assert "shown" not in run(store, "costs", "--by", "model").stderr
+
+
+def test_session_filters_take_a_unique_prefix(store: Path) -> None:
+    traces = json.loads(run(store, "traces", "list", "--session", "session-b", "--json").stdout)
+    assert [t["trace_id"] for t in traces["traces"]] == [TRACE_C]
+    spans = json.loads(run(store, "spans", "--session", "session-b", "--json").stdout)
+    assert {s["session_id"] for s in spans["spans"]} == {"session-beta"}
+    exact = json.loads(run(store, "spans", "--session", "session-alpha-1", "--json").stdout)
+    assert {s["trace_id"] for s in exact["spans"]} == {TRACE_A}
+    assert run(store, "traces", "list", "--session", "session-alpha").exit_code == 2  # ambiguous
