@@ -116,10 +116,12 @@ def costs(
         from agenttrace.coding.gitlinks import commit_costs
         from agenttrace.commands.gitlinks import print_commit_costs
 
-        commit_report = run_query(data_dir, lambda engine: commit_costs(engine, lo, hi))
+        commit_report = run_query(data_dir, lambda engine: commit_costs(engine, lo, hi), allow_empty=as_json)
+        every = len(commit_report.rows)
         commit_report.rows = commit_report.rows[:limit]
         if not json_printed(commit_report, as_json):
             print_commit_costs(commit_report)
+            say_cut(len(commit_report.rows), every, "commit", limit)
         return
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}, commit", EXIT_USAGE)

@@ -157,6 +157,7 @@ def test_spans_says_it_was_cut(store: Path) -> None:
         (["spans"], lambda d: d["spans"] == [] and d["next_cursor"] is None),
         (["costs"], lambda d: d["rows"] == [] and d["total_cost_usd"] == 0),
         (["costs", "--unknown"], lambda d: d == []),
+        (["costs", "--by", "commit"], lambda d: d["rows"] == []),
         (["metrics", "performance"], lambda d: d["rows"] == []),
         (["metrics", "errors"], lambda d: d["rows"] == [] and d["recent"] == []),
         (["metrics", "summary"], lambda d: d["spans"] == 0),
