@@ -189,7 +189,7 @@ def _every_command() -> list[list[str]]:
 
     found: list[list[str]] = []
 
-    def walk(command, path: list[str]) -> None:  # noqa: ANN001
+    def walk(command, path: list[str]) -> None:
         found.append(path)
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, [*path, name])
