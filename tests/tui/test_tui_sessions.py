@@ -112,3 +112,17 @@ async def test_f1_shows_the_keys(collector: RecordedCollector) -> None:
         await pilot.press("f1")
         await pilot.pause()
         assert app.screen is app.main
+
+
+async def test_a_re_sort_still_brings_the_selected_session_into_view(collector: RecordedCollector) -> None:
+    collector.session_list = answer([summary(n, idle_s=100 + n, spans=n) for n in range(40)])
+    app = make_app(collector.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.refresh_slow()
+        await pilot.pause()
+        table = app.main.query_one(SessionTable)
+        assert table.selected_session == "sess-0000"
+        await pilot.press("r")  # oldest first: sess-0000 goes to the bottom, the view follows it
+        await pilot.pause()
+        assert table.selected_session == "sess-0000"
+        assert table.scroll_y > 0

@@ -99,7 +99,7 @@ class SessionTable(DataTable):
             for r in rows:
                 if r.session_id in self._pinned:
                     self._pinned[r.session_id] = r
-        self._rebuild()
+        self._rebuild(hold_view=True)
 
     @property
     def arrived(self) -> int:
@@ -195,7 +195,9 @@ class SessionTable(DataTable):
             str(r.errors),
         )
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, *, hold_view: bool = False) -> None:
+        """Show :meth:`visible`. ``hold_view`` (a data refresh, not the user's sort or
+        filter): the cursor follows its session without scrolling the table."""
         rows = self.visible()
         cells = [self._cells(r) for r in rows]
         if cells == self._shown:
@@ -216,14 +218,15 @@ class SessionTable(DataTable):
         ]
         self._slot_state = sync_rows(self, slots, self._slot_state)
         if keep is not None and rows:
-            # Follow the selected session to its new place (or stay put if it left), but
-            # keep the viewport where it was: DataTable scrolls to its cursor whenever the
-            # cursor moves, which made the view drift to stale rows as new ones arrived.
+            # Follow the selected session to its new place (or stay put if it left). On a
+            # refresh keep the viewport where it was: DataTable scrolls to its cursor whenever
+            # the cursor moves, which made the view drift to stale rows as new ones arrived.
             index = next((i for i, r in enumerate(rows) if r.session_id == keep), min(keep_index, len(rows) - 1))
             if index != self.cursor_row:
                 y = self.scroll_y
-                self.move_cursor(row=index, animate=False, scroll=False)
-                self._hold_scroll(y)
+                self.move_cursor(row=index, animate=False, scroll=not hold_view)
+                if hold_view:
+                    self._hold_scroll(y)
         self._update_title()
 
     def _hold_scroll(self, y: float) -> None:
