@@ -15,6 +15,7 @@ from agenttrace import commands, demo, service
 from agenttrace.coding import cli as coding_cli
 from agenttrace.collector import main as collector_main
 from agenttrace.commands import dashboard, top
+from agenttrace.commands._help import WordyGroup
 from agenttrace.pricing import cli as pricing_cli
 from agenttrace.store.postgres import cli as db_cli
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=WordyGroup,  # option values read as words (--since WHEN), flags show no <bool>
 )
 
 app.command("collector")(collector_main.collector_command)  # the appliance (same as agenttrace-collector)

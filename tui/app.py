@@ -46,7 +46,7 @@ class AgentTraceTop(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
         Binding("p", "toggle_pause", "pause"),
-        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("f1,question_mark", "help", "help", key_display="F1/?"),
     ]
 
     def __init__(
@@ -127,10 +127,10 @@ class AgentTraceTop(App[None]):
         """Fetch sessions, per-kind percentiles and today's cost once and show them."""
         problems: list[str] = []
         damaged: dict[str, Any] = {}
-        sessions = await self._guard(self.client.sessions(since=self.active_since), problems)
+        sessions = await self._guard(self.client.session_list(since=self.active_since), problems)
         damaged.update((d.path, d) for d in self.client.last_skipped)
         if sessions is not None:
-            self.main.show_sessions(sessions, self.now())
+            self.main.show_sessions(sessions.sessions, self.now(), sessions.total)
             latency = await self._guard(self.client.performance(), problems)
             damaged.update((d.path, d) for d in self.client.last_skipped)
             if latency is not None:

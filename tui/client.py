@@ -108,8 +108,12 @@ class CollectorClient:
 
     async def sessions(self, *, since: str = "15m", limit: int = 500) -> list[SessionSummary]:
         """Sessions active since ``since`` (a CLI time string), most recently active first."""
+        return (await self.session_list(since=since, limit=limit)).sessions
+
+    async def session_list(self, *, since: str = "15m", limit: int = 500) -> SessionList:
+        """As :meth:`sessions`, with ``total``: how many matched, of which ``limit`` came."""
         raw = await self._get("/api/v1/sessions", {"since": since, "limit": limit})
-        return self._decode(raw, SessionList).sessions
+        return self._decode(raw, SessionList)
 
     async def session(self, session_id: str) -> SessionDetail:
         """One session's summary and its traces. Raises :class:`NotFoundError` for an unknown id."""

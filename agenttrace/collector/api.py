@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
+    HTTPException,
     NotAuthorizedException,
     NotFoundException,
     ServiceUnavailableException,
@@ -50,7 +51,7 @@ from agenttrace.coding.gitlinks import (
 )
 from agenttrace.collector.apidocs import OfflineSwaggerPlugin
 from agenttrace.collector.auth import api_key_guard
-from agenttrace.errors import NotFoundError, StoreError, error_message
+from agenttrace.errors import AmbiguousIdError, NotFoundError, StoreError, error_message
 from agenttrace.export import iter_csv, iter_jsonl
 from agenttrace.query import (
     CostReport,
@@ -66,6 +67,7 @@ from agenttrace.query import (
     TraceTree,
     status_code,
 )
+from agenttrace.query.ids import resolve_trace_id, session_detail, trace_tree
 from agenttrace.query.timeparse import BadTimeError, parse_time
 
 __all__ = ["API_PREFIX", "SECURITY_SCHEME", "QueryAPI", "build_api_router", "build_openapi_config"]
@@ -74,7 +76,16 @@ API_PREFIX = "/api/v1"
 SECURITY_SCHEME = "BearerAuth"
 
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class AmbiguousIdException(HTTPException):
+    """409: an id prefix matched several ids; ``extra.candidates`` lists them."""
+
+    status_code = 409
+
+
 _ERRORS = [ValidationException, NotFoundException]
+_ID_ERRORS = [*_ERRORS, AmbiguousIdException]
 
 # --- query parameters shared by several routes --------------------------------
 
@@ -92,7 +103,9 @@ Name = Annotated[str | None, QueryParameter(description="Only span names contain
 CostBy = Annotated[Literal["model", "service", "kind", "day"], QueryParameter()]
 LatencyBy = Annotated[Literal["kind", "model", "service"], QueryParameter()]
 User = Annotated[str | None, QueryParameter(description="Only this user id.")]
-TraceQ = Annotated[str | None, QueryParameter(description="Only this trace id (32 hex digits).")]
+TraceQ = Annotated[
+    str | None, QueryParameter(description="Only this trace id (32 hex digits, or a unique prefix of 8+).")
+]
 Cursor = Annotated[str | None, QueryParameter(description="The next_cursor of the previous page.")]
 Recent = Annotated[int, QueryParameter(ge=0, le=1000, description="How many latest failed spans.")]
 ExportFormat = Annotated[Literal["jsonl", "csv"], QueryParameter()]
@@ -140,6 +153,8 @@ def _answers() -> Iterator[None]:
         yield
     except NotFoundError as exc:
         raise NotFoundException(detail=error_message(exc)) from None
+    except AmbiguousIdError as exc:  # before ValueError, which it also is
+        raise AmbiguousIdException(detail=str(exc), extra={"candidates": exc.matches}) from None
     # The store itself failed (unreadable directory, disk error). Caught before ValueError,
     # which SegmentCorruptError also is: a damaged file is not the caller's bad input.
     except StoreError as exc:
@@ -198,10 +213,16 @@ class QueryAPI(Controller):
         with _answers():
             return engine.sessions(lo, hi, service=service, user_id=user, limit=limit)
 
-    @get("/sessions/{session_id:str}", sync_to_thread=True, raises=_ERRORS, summary="One session and its traces")
+    @get(
+        "/sessions/{session_id:str}",
+        sync_to_thread=True,
+        raises=_ID_ERRORS,
+        summary="One session and its traces",
+        description="The id, or a unique prefix of it (8+ characters); an ambiguous prefix answers 409.",
+    )
     def session(self, engine: Engine, session_id: Annotated[str, PathParameter()]) -> SessionDetail:
         with _answers():
-            return engine.session(session_id)
+            return session_detail(engine, session_id)
 
     @get("/traces", sync_to_thread=True, raises=_ERRORS, summary="Traces, newest first")
     def traces(
@@ -217,13 +238,18 @@ class QueryAPI(Controller):
         with _answers():
             return engine.traces(SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit))
 
-    @get("/traces/{trace_id:str}", sync_to_thread=True, raises=_ERRORS, summary="One trace: span tree and totals")
+    @get(
+        "/traces/{trace_id:str}",
+        sync_to_thread=True,
+        raises=_ID_ERRORS,
+        summary="One trace: span tree and totals",
+        description="32 hex digits (any case, 0x or not) or a unique prefix of 8+; an ambiguous prefix answers 409.",
+    )
     def trace(self, engine: Engine, trace_id: Annotated[str, PathParameter()]) -> TraceTree:
-        tid = _trace_id(trace_id)
         with _answers():
-            return engine.trace(tid)  # type: ignore[arg-type]  # _trace_id returns str for a str
+            return trace_tree(engine, trace_id)
 
-    @get("/spans", sync_to_thread=True, raises=_ERRORS, summary="Spans by filter, newest first, paginated")
+    @get("/spans", sync_to_thread=True, raises=_ID_ERRORS, summary="Spans by filter, newest first, paginated")
     def spans(
         self,
         engine: Engine,
@@ -240,10 +266,11 @@ class QueryAPI(Controller):
         cursor: Cursor = None,
     ) -> SpanPage:
         flt = _span_filter(
-            since, until, trace=trace, status=status, service=service, kind=kind, model=model,
+            since, until, status=status, service=service, kind=kind, model=model,
             session_id=session, name_contains=name, limit=limit, cursor=cursor,
         )  # fmt: skip
         with _answers():
+            flt.trace_id = resolve_trace_id(engine, trace) if trace is not None else None
             return engine.spans(flt)
 
     @get("/metrics/summary", sync_to_thread=True, raises=_ERRORS, summary="Totals over a time range")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agenttrace.errors import NotFoundError, StoreError, error_message
+from agenttrace.errors import AmbiguousIdError, NotFoundError, StoreError, error_message
 from agenttrace.format import fmt_bytes, local_time, plural
 from agenttrace.paths import default_data_dir
 from agenttrace.query.protocol import QueryEngine
@@ -37,6 +37,7 @@ __all__ = [
     "plural",
     "resolve_data_dir",
     "run_query",
+    "say_cut",
     "status_filter",
     "store_errors",
     "store_size",
@@ -121,8 +122,9 @@ def time_range(since: str | None, until: str | None) -> tuple[int | None, int | 
     return lo, hi
 
 
-def open_engine(data_dir: Path | None) -> QueryEngine:
-    """A :class:`~agenttrace.query.QueryEngine` over the store; fails in one sentence if there is nothing to read."""
+def open_engine(data_dir: Path | None, *, allow_empty: bool = False) -> QueryEngine:
+    """A :class:`~agenttrace.query.QueryEngine` over the store; fails in one sentence if there is nothing to read
+    (unless ``allow_empty``: ``--json`` then prints the empty document, which a script can read)."""
     from agenttrace.extras import MissingExtraError
     from agenttrace.query import open_engine as open_query_engine
 
@@ -138,6 +140,8 @@ def open_engine(data_dir: Path | None) -> QueryEngine:
         fail(f"cannot read the store at {path}: {exc}")
     skipped = held.skipped_segments
     if not held.readable and not skipped:
+        if allow_empty:
+            return engine
         path = path.rpartition("@")[2] if isinstance(path, str) else path  # no password on screen
         fail(f"the store at {path} holds no spans yet (is a collector running and an agent sending to it?)")
     if not held.readable:
@@ -155,18 +159,32 @@ def status_filter(status: str | None) -> int | None:
         fail(str(exc), EXIT_USAGE)
 
 
-def run_query(data_dir: Path | None, ask: Callable[[QueryEngine], T]) -> T:
+def run_query(data_dir: Path | None, ask: Callable[[QueryEngine], T], *, allow_empty: bool = False) -> T:
     """``ask(engine)`` over the store at ``data_dir``.
 
     Fails in one sentence when the store cannot answer (see :func:`open_engine` and
     :func:`store_errors`) and warns on stderr about the corrupt segments the answer was
     given without, e.g. ``run_query(data_dir, lambda e: e.session(session_id))``.
+    ``allow_empty`` answers from an empty store too (listings pass ``as_json``).
     """
-    engine = open_engine(data_dir)
+    engine = open_engine(data_dir, allow_empty=allow_empty)
     with store_errors():
         result = ask(engine)
     warn_skipped(result)
     return result
+
+
+def say_cut(shown: int, total: int | None, what: str, limit: int) -> None:
+    """On stderr (stdout stays the table), when a listing was cut at ``--limit``:
+    ``20 of 1,284 sessions shown; --limit N for more``. ``total`` None: not counted."""
+    if total is not None and total <= shown:
+        return
+    if total is None and shown < limit:
+        return
+    if total is None:  # the engine stopped reading once it had the newest ones
+        sys.stderr.write(f"{plural(shown, what)} shown, the newest; --limit N for more\n")
+    else:
+        sys.stderr.write(f"{shown:,} of {plural(total, what)} shown; --limit N for more\n")
 
 
 def json_printed(result: Any, as_json: bool) -> bool:
@@ -198,6 +216,10 @@ def store_errors() -> Iterator[None]:
         yield
     except NotFoundError as exc:
         fail(error_message(exc))
+    except AmbiguousIdError as exc:  # list every candidate, one a line, so the user can copy one
+        shown = "".join(f"\n  {m}" for m in exc.matches[:20])
+        more = f"\n  ... and {len(exc.matches) - 20} more" if len(exc.matches) > 20 else ""
+        fail(f"{exc.prefix!r} matches {len(exc.matches)} ids; give more of the one you mean:{shown}{more}", EXIT_USAGE)
     except StoreError as exc:
         fail(str(exc))
     except ValueError as exc:  # a malformed id or cursor: the user's input

@@ -20,6 +20,7 @@ from agenttrace.commands._common import (
     json_printed,
     resolve_data_dir,
     run_query,
+    say_cut,
     store_errors,
     time_range,
 )
@@ -52,6 +53,7 @@ def _unknown(data_dir: object, as_json: bool, limit: int, config: Path | None = 
     rows = [UnknownModel(model=m, spans=s, tokens=t) for m, s, t in found][:limit]
     if json_printed(rows, as_json):
         return
+    say_cut(len(rows), len(found), "model", limit)
     if not rows:
         typer.echo("every model in the store matched a price")
         return
@@ -114,18 +116,22 @@ def costs(
         from agenttrace.coding.gitlinks import commit_costs
         from agenttrace.commands.gitlinks import print_commit_costs
 
-        commit_report = run_query(data_dir, lambda engine: commit_costs(engine, lo, hi))
+        commit_report = run_query(data_dir, lambda engine: commit_costs(engine, lo, hi), allow_empty=as_json)
+        every = len(commit_report.rows)
         commit_report.rows = commit_report.rows[:limit]
         if not json_printed(commit_report, as_json):
             print_commit_costs(commit_report)
+            say_cut(len(commit_report.rows), every, "commit", limit)
         return
     if by not in COST_GROUPS:
         fail(f"cannot group costs by {by!r}: use one of {', '.join(COST_GROUPS)}, commit", EXIT_USAGE)
     where = SpanFilter(service=service) if service else None
-    report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where))
+    report = run_query(data_dir, lambda engine: engine.costs(by, lo, hi, where), allow_empty=as_json)
+    every = len(report.rows)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
+    say_cut(len(report.rows), every, "group", limit)
     if not report.rows:
         typer.echo("no spans in that range", err=True)
         return

@@ -18,6 +18,7 @@ from agenttrace.commands._common import (
     local_time,
     plural,
     run_query,
+    say_cut,
     time_range,
 )
 
@@ -56,10 +57,12 @@ def performance(
     from agenttrace.commands.render import print_table
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi))
+    report = run_query(data_dir, lambda engine: engine.performance(by, lo, hi), allow_empty=as_json)
+    every = len(report.rows)
     report.rows = report.rows[:limit]
     if json_printed(report, as_json):
         return
+    say_cut(len(report.rows), every, "group", limit)
     if not report.rows:
         typer.echo("no spans in that range", err=True)
         return
@@ -87,7 +90,7 @@ def errors(
     from agenttrace.commands.render import print_table
 
     lo, hi = _grouped_range(by, since, until)
-    report = run_query(data_dir, lambda engine: engine.errors(by, lo, hi, recent=limit))
+    report = run_query(data_dir, lambda engine: engine.errors(by, lo, hi, recent=limit), allow_empty=as_json)
     if json_printed(report, as_json):
         return
     rate = report.total_errors / report.total_spans if report.total_spans else 0.0
@@ -117,7 +120,7 @@ def summary(
     from agenttrace.format import fmt_cost
 
     lo, hi = time_range(since, until)
-    s = run_query(data_dir, lambda engine: engine.summary(lo, hi))
+    s = run_query(data_dir, lambda engine: engine.summary(lo, hi), allow_empty=as_json)
     if json_printed(s, as_json):
         return
     t = s.tokens

@@ -17,6 +17,7 @@ from agenttrace.commands._common import (
     local_time,
     plural,
     run_query,
+    say_cut,
     time_range,
 )
 
@@ -40,7 +41,11 @@ def list_sessions(
     from agenttrace.format import fmt_cost, fmt_duration_ns, fmt_tokens
 
     lo, hi = time_range(since, until)
-    result = run_query(data_dir, lambda engine: engine.sessions(lo, hi, service=service, user_id=user, limit=limit))
+    result = run_query(
+        data_dir,
+        lambda engine: engine.sessions(lo, hi, service=service, user_id=user, limit=limit),
+        allow_empty=as_json,
+    )
     if json_printed(result, as_json):
         return
     if not result.sessions:
@@ -78,11 +83,18 @@ def list_sessions(
             for s in result.sessions
         ],
     )
+    say_cut(len(result.sessions), result.total, "session", limit)
 
 
 @app.command("show")
 def show_session(
-    session_id: Annotated[str, typer.Argument(help="The session id, as `sessions list` shows it.")],
+    session_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="SESSION_ID",
+            help="The session id, as `sessions list` shows it, or a unique prefix of it (8 characters or more).",
+        ),
+    ],
     limit: LimitOpt = 100,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
@@ -90,8 +102,9 @@ def show_session(
     """One session: its totals and its traces, oldest first (at most --limit of them)."""
     from agenttrace.commands.render import print_traces
     from agenttrace.format import fmt_cost, fmt_duration_ns
+    from agenttrace.query.ids import session_detail
 
-    detail = run_query(data_dir, lambda engine: engine.session(session_id))
+    detail = run_query(data_dir, lambda engine: session_detail(engine, session_id))
     detail.traces = detail.traces[:limit]
     if json_printed(detail, as_json):
         return

@@ -18,6 +18,7 @@ from agenttrace.commands._common import (
     UntilOpt,
     json_printed,
     local_time,
+    plural,
     run_query,
     status_filter,
     time_range,
@@ -58,12 +59,22 @@ def spans(
         model=model,
         status=code,
         session_id=session,
-        trace_id=trace.strip().lower() if trace else None,
+        trace_id=None,  # resolved below: a prefix or any printed form of an id
         name_contains=name,
         limit=limit,
         cursor=cursor,
     )
-    page = run_query(data_dir, lambda engine: engine.spans(flt))
+
+    def ask(engine):
+        from agenttrace.query.ids import resolve_session_id, resolve_trace_id
+
+        if trace:
+            flt.trace_id = resolve_trace_id(engine, trace)
+        if session:
+            flt.session_id = resolve_session_id(engine, session)
+        return engine.spans(flt)
+
+    page = run_query(data_dir, ask, allow_empty=as_json)
     if json_printed(page, as_json):
         return
     if not page.spans:
@@ -98,5 +109,6 @@ def spans(
             )
             for s in page.spans
         ],
-        caption=f"more: --cursor {page.next_cursor}" if page.next_cursor else None,
     )
+    if page.next_cursor:  # on stderr, so stdout stays the table
+        typer.echo(f"{plural(len(page.spans), 'span')} shown; more: --cursor {page.next_cursor}", err=True)

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import typer
 
 from agenttrace.commands._common import (
-    EXIT_USAGE,
     DataDirOpt,
     JsonOpt,
     LimitOpt,
     SinceOpt,
     UntilOpt,
-    fail,
     json_printed,
     local_time,
     plural,
     run_query,
+    say_cut,
     time_range,
 )
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Traces: list them, or show one as a waterfall.", no_args_is_help=True)
-
-_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 @app.command("list")
@@ -45,18 +41,33 @@ def list_traces(
 
     lo, hi = time_range(since, until)
     flt = SpanFilter(since_ns=lo, until_ns=hi, service=service, session_id=session, limit=limit)
-    result = run_query(data_dir, lambda engine: engine.traces(flt))
+
+    def ask(engine):
+        from agenttrace.query.ids import resolve_session_id
+
+        if session:
+            flt.session_id = resolve_session_id(engine, session)
+        return engine.traces(flt)
+
+    result = run_query(data_dir, ask, allow_empty=as_json)
     if json_printed(result, as_json):
         return
     if not result.traces:
         typer.echo("no traces match", err=True)
         return
     print_traces(result.traces)
+    say_cut(len(result.traces), result.total, "trace", limit)
 
 
 @app.command("show")
 def show_trace(
-    trace_id: Annotated[str, typer.Argument(help="The trace id: 32 hex digits.")],
+    trace_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="TRACE_ID",
+            help="The trace id (32 hex digits, any case, 0x or not) or a unique prefix of 8 digits or more.",
+        ),
+    ],
     as_json: JsonOpt = False,
     width: Annotated[int, typer.Option("--width", min=10, max=200, help="Width of the time axis.")] = 40,
     data_dir: DataDirOpt = None,
@@ -64,10 +75,9 @@ def show_trace(
     """One trace as a waterfall: the span tree, each span's bar on a shared time axis."""
     from agenttrace.commands.render import waterfall
     from agenttrace.format import fmt_cost, fmt_duration_ns
+    from agenttrace.query.ids import trace_tree
 
-    if not _TRACE_ID.match(trace_id.strip()):
-        fail(f"{trace_id!r} is not a trace id: a trace id is 32 hex digits", EXIT_USAGE)
-    tree = run_query(data_dir, lambda engine: engine.trace(trace_id.strip().lower()))
+    tree = run_query(data_dir, lambda engine: trace_tree(engine, trace_id))
     if json_printed(tree, as_json):
         return
     t = tree.tokens

@@ -238,14 +238,21 @@ class PostgresQueryEngine(ReportMethods):
             raise ValueError(f"limit must be at least 1, got {flt.limit}")
         w = _where(flt)
         rows = self._fetch(
-            f"SELECT trace_id, max(start_ns) AS latest FROM spans WHERE {w.sql} "
+            # count(*) OVER (): every matching trace, counted in the same pass (TraceList.total)
+            f"SELECT trace_id, max(start_ns) AS latest, count(*) OVER () AS total FROM spans WHERE {w.sql} "
             f"GROUP BY trace_id ORDER BY latest DESC, trace_id DESC LIMIT {int(flt.limit)}",
             *w.args,
         )
         chosen = [bytes(r[0]) for r in rows]
         accs = self._trace_totals(chosen)
         out = [accs[t].trace_summary(t.hex()) for t in chosen if t in accs]
-        return TraceList(traces=out, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=[])
+        return TraceList(
+            traces=out,
+            since_ns=flt.since_ns,
+            until_ns=flt.until_ns,
+            skipped_segments=[],
+            total=int(rows[0][2]) if rows else 0,
+        )
 
     # --- spans -------------------------------------------------------------------
     def spans(self, flt: SpanFilter | None = None) -> SpanPage:
@@ -304,7 +311,9 @@ class PostgresQueryEngine(ReportMethods):
         out = sorted(
             (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
         )
-        return SessionList(sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=[])
+        return SessionList(
+            sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=[], total=len(out)
+        )
 
     def sessions(
         self,

@@ -139,12 +139,14 @@ class SessionSummary(msgspec.Struct, kw_only=True):
 
 
 class SessionList(msgspec.Struct, kw_only=True):
-    """Sessions, most recently active first."""
+    """Sessions, most recently active first. ``total`` counts every session that matched,
+    of which ``sessions`` holds the first ``limit`` (``None``: not counted)."""
 
     sessions: list[SessionSummary]
     since_ns: int | None
     until_ns: int | None
     skipped_segments: list[SkippedSegment] = []
+    total: int | None = None
 
 
 class TraceSummary(msgspec.Struct, kw_only=True):
@@ -169,6 +171,9 @@ class TraceList(msgspec.Struct, kw_only=True):
     since_ns: int | None
     until_ns: int | None
     skipped_segments: list[SkippedSegment] = []
+    # Every trace that matched, of which ``traces`` holds the first ``limit``; ``None``
+    # when the engine stopped reading early (older segments could only add older traces).
+    total: int | None = None
 
 
 class SessionDetail(msgspec.Struct, kw_only=True):

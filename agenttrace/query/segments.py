@@ -489,8 +489,10 @@ class SegmentQueryEngine(ReportMethods):
         segs, skipped = self.segments(flt.since_ns, flt.until_ns)
         cands = sorted((s for s in segs if s.may_hold(flt, tid)), key=lambda s: s.max_start, reverse=True)
         latest: dict[bytes, int] = {}  # trace id -> start of its newest matching span
+        counted = True  # every candidate segment read, so len(latest) is the total
         for seg in cands:
             if len(latest) >= flt.limit and seg.max_start < heapq.nlargest(flt.limit, latest.values())[-1]:
+                counted = False
                 break  # no later segment can hold a newer matching span
             sel = self._select(seg, flt, tid, ["trace_id", "start_ns"], skipped)
             if sel is None:
@@ -522,7 +524,13 @@ class SegmentQueryEngine(ReportMethods):
                 acc.add_many(cols, js)
         # a chosen trace missing from accs was deleted meanwhile
         out = [accs[t].trace_summary(t.hex()) for t in chosen if t in accs]
-        return TraceList(traces=out, since_ns=flt.since_ns, until_ns=flt.until_ns, skipped_segments=skipped)
+        return TraceList(
+            traces=out,
+            since_ns=flt.since_ns,
+            until_ns=flt.until_ns,
+            skipped_segments=skipped,
+            total=len(latest) if counted else None,
+        )
 
     # --- spans by filter ---------------------------------------------------------
 
@@ -710,7 +718,9 @@ class SegmentQueryEngine(ReportMethods):
         out = sorted(
             (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
         )
-        return SessionList(sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=skipped)
+        return SessionList(
+            sessions=out[:limit], since_ns=since_ns, until_ns=until_ns, skipped_segments=skipped, total=len(out)
+        )
 
     @_retrying
     def recent(self, window_s: float = 300.0, *, limit: int = 50, now_ns: int | None = None) -> SessionList:
@@ -724,7 +734,9 @@ class SegmentQueryEngine(ReportMethods):
         out = sorted(
             (a.session_summary(k) for k, a in accs.items()), key=lambda s: (s.last_seen_ns, s.session_id), reverse=True
         )
-        return SessionList(sessions=out[:limit], since_ns=cutoff, until_ns=None, skipped_segments=skipped)
+        return SessionList(
+            sessions=out[:limit], since_ns=cutoff, until_ns=None, skipped_segments=skipped, total=len(out)
+        )
 
     @_retrying
     def session(self, session_id: str) -> SessionDetail:

@@ -44,6 +44,7 @@ from agenttrace.query import (
     TokenTotals,
     span_record,
 )
+from agenttrace.query.ids import resolve_trace_id
 from agenttrace.query.timeparse import BadTimeError, parse_time
 from agenttrace.web.columns import ReadAgain, column_chunks, trace_columns
 from agenttrace.web.stream import SpanTail, StreamFilter
@@ -382,10 +383,12 @@ def unpriced_models(engine: Any, since_ns: int | None, until_ns: int | None) -> 
 _TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
-def _trace_id(value: str) -> str:
-    if not _HEX32.match(value):
-        raise ValidationException(detail=f"{value!r} is not a trace id: a trace id is 32 hex digits")
-    return value.lower()
+def _trace_id(engine: Any, value: str) -> str:
+    """The full trace id ``value`` names: any printed form, or a unique prefix of 8+ digits
+    (an ambiguous one is a 400 that lists the candidates)."""
+    if _HEX32.match(value):
+        return value.lower()
+    return _store_call(resolve_trace_id, engine, value)
 
 
 _OUTLINE_COLUMNS = [
@@ -585,7 +588,7 @@ def build_dashboard_router(
 
     @get("/traces/{trace_id:str}/outline", sync_to_thread=True, raises=errs, summary="A trace's tree, light spans")
     def outline(trace_id: Annotated[str, PathParameter()]) -> TraceOutline:
-        return trace_outline(engine, _trace_id(trace_id))
+        return trace_outline(engine, _trace_id(engine, trace_id))
 
     @get(
         "/traces/{trace_id:str}/spans/{span_id:str}",
@@ -594,7 +597,7 @@ def build_dashboard_router(
         summary="One span of a trace, in full",
     )
     def one_span(trace_id: Annotated[str, PathParameter()], span_id: Annotated[str, PathParameter()]) -> SpanRecord:
-        return trace_span(engine, _trace_id(trace_id), span_id)
+        return trace_span(engine, _trace_id(engine, trace_id), span_id)
 
     @get("/session-search", sync_to_thread=True, raises=errs, summary="Sessions searched, sorted, paginated")
     def session_search(

@@ -108,7 +108,11 @@ def test_sessions_traces_and_spans_agree(engines) -> None:  # type: ignore[no-un
         SpanFilter(since_ns=T0 + HOUR, until_ns=T0 + 3 * HOUR, name_contains="BASH", limit=10),
         SpanFilter(session_id=sid),
     ):
-        same(seg.traces(flt), pg.traces(flt))
+        listed_s, listed_p = seg.traces(flt), pg.traces(flt)
+        if listed_s.total is None:  # the segment engine stopped at the newest, uncounted; SQL counts
+            assert listed_p.total is not None and listed_p.total >= len(listed_p.traces)
+            listed_p.total = None
+        same(listed_s, listed_p)
         page_s, page_p = seg.spans(flt), pg.spans(flt)
         same(page_s, page_p)
         if page_s.next_cursor:

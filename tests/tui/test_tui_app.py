@@ -88,7 +88,7 @@ async def test_filter_by_text(collector: RecordedCollector) -> None:
         await pilot.press("/", *"support")
         await pilot.pause()
         assert order(app) == ["sess-sup-0001", "sess-sup-0002"]
-        assert "sessions 2/5" in screen_text(app)
+        assert "sessions 2 shown of 5" in screen_text(app)
         await pilot.press("enter")  # keep the filter, back to the table
         assert order(app) == ["sess-sup-0001", "sess-sup-0002"]
         await pilot.press("/", "escape")  # clear
@@ -159,7 +159,8 @@ async def test_unknown_trace_says_so(collector: RecordedCollector) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await app.push_screen(TraceScreen("ff" * 16))
         await wait_for(pilot, lambda: app.screen.query_one(Banner).shown)
-        assert "not found" in screen_text(app)
+        # The banner's text reaches the screen on the next frame: wait for it, not a bare check.
+        await wait_for(pilot, lambda: "not found" in screen_text(app))
 
 
 async def test_unreachable_collector_shows_a_banner_then_recovers(no_collector: RecordedCollector) -> None:

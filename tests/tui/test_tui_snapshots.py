@@ -84,3 +84,37 @@ def test_help(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_pinned_while_sessions_arrive(snap_compare) -> None:
+    """Pinned: the rows keep their places, sess-code-a91b's figures move on, and the two
+    sessions that arrived are only counted in the title."""
+    import msgspec
+
+    srv = RecordedCollector.__new__(RecordedCollector)
+    srv.snapshot, srv.requests, srv.broken, srv.session_list = recorded.live(), [], set(), None
+    app = AgentTraceTop(
+        CollectorClient(URL, transport=httpx.ASGITransport(app=RecordedCollector.build_app(srv))),
+        poll=False,
+        clock=lambda: recorded.NOW_S,
+    )
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("space")
+        rows = recorded.sessions().sessions
+        grown = [
+            msgspec.structs.replace(r, spans=9_999, last_seen_ns=recorded.NOW_NS)
+            if r.session_id == "sess-code-a91b"
+            else r
+            for r in rows
+        ]
+        arrived = [
+            msgspec.structs.replace(rows[0], session_id=f"sess-new-000{n}", last_seen_ns=recorded.NOW_NS)
+            for n in (1, 2)
+        ]
+        srv.session_list = recorded.SessionList(sessions=arrived + grown, since_ns=None, until_ns=None, total=7)
+        await pilot.app.refresh_slow()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -29,6 +29,7 @@ class RecordedCollector:
         self.snapshot: LiveSnapshot = recorded.live()
         self.requests: list[str] = []
         self.broken: set[str] = set()  # routes that answer 500
+        self.session_list: SessionList | None = None  # what /sessions answers instead of the recording
         self._sock = _bound_socket(0)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -43,6 +44,7 @@ class RecordedCollector:
             srv.snapshot = recorded.live()
             srv.requests = []
             srv.broken = set()
+            srv.session_list = None
 
         @get("/live", sync_to_thread=False)
         def live() -> LiveSnapshot:
@@ -54,7 +56,7 @@ class RecordedCollector:
             srv.requests.append("sessions")
             if "sessions" in srv.broken:
                 raise HTTPException(status_code=500, detail="boom")
-            return recorded.sessions()
+            return srv.session_list if srv.session_list is not None else recorded.sessions()
 
         @get("/sessions/{session_id:str}", sync_to_thread=False)
         def session(session_id: Annotated[str, Parameter()]) -> SessionDetail:

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -15,14 +16,15 @@ KEYS = (
     ("Everywhere", ""),
     ("q", "quit"),
     ("p", "pause / resume the refresh"),
-    ("?", "this help (any key closes it)"),
+    ("F1 ?", "this help (any key closes it)"),
     ("escape", "back to the previous screen"),
     ("Sessions", ""),
-    ("↑ ↓ PgUp PgDn", "move"),
+    ("↑ ↓ PgUp PgDn", "move (newest first; a refresh never scrolls)"),
     ("enter", "list the session's traces"),
     ("< >", "sort by the column left / right"),
     ("r", "reverse the sort"),
     ("/", "filter by text (service, session, user); escape clears"),
+    ("space f", "pin rows: figures update, new ones wait"),
     ("Traces", ""),
     ("enter", "open the trace's waterfall"),
     ("Waterfall", ""),
@@ -45,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
         text = Text()
@@ -59,5 +61,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static(text)
 
-    def on_key(self) -> None:
+    def on_key(self, event: Key) -> None:
+        # Handled here, so the key that closes the help (F1, ?) does not reopen it through the app's binding.
+        event.stop()
+        event.prevent_default()
         self.dismiss()

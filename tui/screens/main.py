@@ -54,8 +54,8 @@ class MainScreen(Screen[None]):
         self.query_one(CostBurn).show_live(snap)
         self.query_one(KindTable).show_live(snap)
 
-    def show_sessions(self, rows: list[SessionSummary], now: float) -> None:
-        self.query_one(SessionTable).show(rows, now)
+    def show_sessions(self, rows: list[SessionSummary], now: float, total: int | None = None) -> None:
+        self.query_one(SessionTable).show(rows, now, total)
 
     def show_latency(self, rows: list[PerformanceRow]) -> None:
         self.query_one(KindTable).show_latency(rows)

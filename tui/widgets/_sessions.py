@@ -1,4 +1,6 @@
-"""Active sessions, sortable like ``top`` and filterable by text."""
+"""Active sessions, most recently active first, sortable like ``top``, filterable by
+text, and pinnable: a busy collector adds sessions every refresh, so the view stays where
+the user left it (at the top: the newest) and ``space``/``f`` freezes the rows."""
 
 from __future__ import annotations
 
@@ -31,10 +33,14 @@ WIDTHS = (12, 14, 7, 5, 6, 7, 5, 3)
 
 
 class SessionTable(DataTable):
-    """Sessions with ``<``/``>`` to move the sort column, ``r`` to reverse it.
+    """Sessions with ``<``/``>`` to move the sort column, ``r`` to reverse it,
+    ``space``/``f`` to pin the rows.
 
-    :meth:`show` takes the rows and "now" (Unix seconds, for the LAST column);
-    :attr:`filter_text` keeps rows whose service, session or user contains it.
+    :meth:`show` takes the rows, "now" (Unix seconds, for the LAST column) and how many
+    sessions matched in all (the collector sends at most 500); :attr:`filter_text` keeps
+    rows whose service, session or user contains it. A refresh never scrolls: the cursor
+    follows its session, the viewport stays put. Pinned, the rows keep their sessions and
+    places while their figures update; sessions that arrive meanwhile are only counted.
     """
 
     DEFAULT_CSS = """
@@ -51,6 +57,7 @@ class SessionTable(DataTable):
         Binding("less_than_sign,comma", "sort_by(-1)", "sort", key_display="<>"),
         Binding("greater_than_sign,full_stop", "sort_by(1)", "sort →", show=False),
         Binding("r", "reverse_sort", "reverse", show=False),
+        Binding("space,f", "toggle_pin", "pin", key_display="space"),
     ]
 
     class SortChanged(Message):
@@ -71,6 +78,9 @@ class SessionTable(DataTable):
         self._shown: list[tuple] = []
         self._slot_state: list[list[Cell]] = []
         self._order: list[str] = []  # session id in each row slot
+        self._total: int | None = None  # sessions that matched in all (None: not said)
+        self.pinned = False
+        self._pinned: dict[str, SessionSummary] = {}  # pinned: the rows, in their frozen order
 
     def on_mount(self) -> None:
         for name, width in zip(HEADERS, WIDTHS, strict=True):
@@ -79,11 +89,26 @@ class SessionTable(DataTable):
 
     # --- data ------------------------------------------------------------
 
-    def show(self, rows: list[SessionSummary], now: float) -> None:
+    def show(self, rows: list[SessionSummary], now: float, total: int | None = None) -> None:
         """Replace the sessions; keep the cursor on the same session if it is still there."""
         self._rows = rows
         self._now = now
+        self._total = total
         self._loaded = True
+        if self.pinned:  # new figures for the pinned sessions; the others wait
+            for r in rows:
+                if r.session_id in self._pinned:
+                    self._pinned[r.session_id] = r
+        self._rebuild(hold_view=True)
+
+    @property
+    def arrived(self) -> int:
+        """Pinned: how many sessions arrived that the frozen rows do not show."""
+        return sum(1 for r in self._rows if r.session_id not in self._pinned) if self.pinned else 0
+
+    def action_toggle_pin(self) -> None:
+        self.pinned = not self.pinned
+        self._pinned = {r.session_id: r for r in self._sorted(self._rows)} if self.pinned else {}
         self._rebuild()
 
     def set_filter(self, text: str) -> None:
@@ -93,7 +118,11 @@ class SessionTable(DataTable):
     def visible(self) -> list[SessionSummary]:
         """The sessions shown, filtered and in display order."""
         needle = self.filter_text.lower()
-        rows = [r for r in self._rows if not needle or needle in f"{r.service} {r.session_id} {r.user_id}".lower()]
+        source = list(self._pinned.values()) if self.pinned else self._sorted(self._rows)
+        return [r for r in source if not needle or needle in f"{r.service} {r.session_id} {r.user_id}".lower()]
+
+    def _sorted(self, rows: list[SessionSummary]) -> list[SessionSummary]:
+        rows = list(rows)
         key = COLUMNS[self.sort_column][1]
         # Ties broken by session id so the order never flickers between refreshes.
         rows.sort(key=lambda r: r.session_id)
@@ -129,6 +158,8 @@ class SessionTable(DataTable):
         self._sort_changed()
 
     def _sort_changed(self) -> None:
+        if self.pinned:  # asked for: the pinned rows take the new order (still the same rows)
+            self._pinned = {r.session_id: r for r in self._sorted(list(self._pinned.values()))}
         self._rebuild()
         self.post_message(self.SortChanged(HEADERS[self.sort_column], self.descending))
 
@@ -136,7 +167,15 @@ class SessionTable(DataTable):
 
     def _update_title(self) -> None:
         arrow = "▼" if self.descending else "▲"
-        title = f"sessions {len(self._shown)}/{len(self._rows)} · sort {HEADERS[self.sort_column]} {arrow}"
+        total = self._total if self._total is not None else len(self._rows)
+        shown = len(self._shown)
+        # "500 shown of 1,234": the collector sends at most 500, and a filter hides some.
+        count = f"{shown:,}" if shown == total else f"{shown:,} shown of {total:,}"
+        title = f"sessions {count} · sort {HEADERS[self.sort_column]} {arrow}"
+        if self.pinned:
+            title += " · pinned (space unpins)"
+            if self.arrived:
+                title += f" · {self.arrived:,} new"
         if self.filter_text:
             title += f" · filter “{self.filter_text}”"
         elif self._loaded and not self._rows:
@@ -156,7 +195,9 @@ class SessionTable(DataTable):
             str(r.errors),
         )
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, *, hold_view: bool = False) -> None:
+        """Show :meth:`visible`. ``hold_view`` (a data refresh, not the user's sort or
+        filter): the cursor follows its session without scrolling the table."""
         rows = self.visible()
         cells = [self._cells(r) for r in rows]
         if cells == self._shown:
@@ -177,8 +218,18 @@ class SessionTable(DataTable):
         ]
         self._slot_state = sync_rows(self, slots, self._slot_state)
         if keep is not None and rows:
-            # Follow the selected session to its new place (or stay put if it left).
+            # Follow the selected session to its new place (or stay put if it left). On a
+            # refresh keep the viewport where it was: DataTable scrolls to its cursor whenever
+            # the cursor moves, which made the view drift to stale rows as new ones arrived.
             index = next((i for i, r in enumerate(rows) if r.session_id == keep), min(keep_index, len(rows) - 1))
             if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False, scroll=False)
+                y = self.scroll_y
+                self.move_cursor(row=index, animate=False, scroll=not hold_view)
+                if hold_view:
+                    self._hold_scroll(y)
         self._update_title()
+
+    def _hold_scroll(self, y: float) -> None:
+        self.scroll_to(y=y, animate=False, immediate=True)
+        # The cursor's own scroll may be deferred until the new rows are measured: undo it then too.
+        self.call_after_refresh(self.scroll_to, y=y, animate=False, immediate=True)
