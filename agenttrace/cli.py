@@ -14,10 +14,9 @@ import typer
 from agenttrace import commands, demo, service
 from agenttrace.coding import cli as coding_cli
 from agenttrace.collector import main as collector_main
-from agenttrace.commands import dashboard, top
+from agenttrace.commands import dashboard, db, top
 from agenttrace.commands._help import WordyGroup
 from agenttrace.pricing import cli as pricing_cli
-from agenttrace.store.postgres import cli as db_cli
 
 app = typer.Typer(
     name="agenttrace",
@@ -37,7 +36,7 @@ app.add_typer(pricing_cli.app, name="pricing")  # update show check
 app.add_typer(service.app, name="service")  # systemd install
 app.command("wrap", context_settings=coding_cli.WRAP_CONTEXT)(coding_cli.wrap)  # run a coding agent as a session
 app.add_typer(coding_cli.import_app, name="import")  # claude-code codex transcripts
-app.add_typer(db_cli.app, name="db")  # PostgreSQL: migrate retention
+app.add_typer(db.app, name="db")  # PostgreSQL: migrate retention
 
 
 @app.callback()

@@ -109,10 +109,11 @@ class CollectorConflictError(AgentTraceError, OSError):
 class DataDirLockedError(CollectorConflictError):
     """Another collector holds the data directory's lock. Carries ``path`` and ``pid``."""
 
-    def __init__(self, path: str, pid: int | None, *, orphans: bool = False) -> None:
+    def __init__(self, path: str, pid: int | None, *, orphans: bool | list[int] = False) -> None:
         if orphans:
+            pids = f" (pid {', '.join(map(str, orphans))})" if isinstance(orphans, list) else ""
             message = (
-                f"worker processes of a previous collector still write to the data directory {path}; "
+                f"worker processes of a previous collector{pids} still write to the data directory {path}; "
                 "they exit once their rings are drained: try again"
             )
         else:

@@ -53,3 +53,10 @@ def test_parquet_export_without_pyarrow_names_the_parquet_extra(tmp_path) -> Non
         proc.stderr
     )
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_the_db_command_names_the_store_s_dsn_variable() -> None:
+    from agenttrace.commands import db
+    from agenttrace.store import postgres
+
+    assert db.DSN_ENV == postgres.DSN_ENV

@@ -46,6 +46,20 @@ def _read_pid(fd: int) -> int | None:
         return None
 
 
+def _lock_holders(fd: int) -> list[int]:
+    """The pids holding a record lock on ``fd``'s file, from /proc/locks (Linux), for the
+    message that names them; empty where that cannot be read."""
+    try:
+        st = os.fstat(fd)
+        wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks") as f:
+            fields = [line.split() for line in f]
+    except OSError:
+        return []
+    # "1: POSIX ADVISORY READ 4242 08:01:1234 0 EOF" (a blocked waiter's line has "->")
+    return sorted({int(x[4]) for x in fields if len(x) > 5 and x[5] == wanted and x[4].isdigit()} - {os.getpid()})
+
+
 def _wait_for_old_workers(fd: int, data_dir: str, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     while True:
@@ -53,7 +67,7 @@ def _wait_for_old_workers(fd: int, data_dir: str, wait_s: float) -> None:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             if time.monotonic() >= deadline:
-                raise DataDirLockedError(data_dir, None, orphans=True) from None
+                raise DataDirLockedError(data_dir, None, orphans=_lock_holders(fd) or True) from None
             time.sleep(0.05)
             continue
         fcntl.lockf(fd, fcntl.LOCK_UN)  # only a test: this collector's own workers take it shared

@@ -9,8 +9,6 @@ reads nothing else. Engine calls run in Litestar's thread pool.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -20,18 +18,17 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Router, get
-from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     ServiceUnavailableException,
     ValidationException,
 )
-from litestar.handlers import BaseRouteHandler
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
+from agenttrace.collector.auth import api_key_guard
 from agenttrace.errors import NotFoundError, StoreError
 from agenttrace.query import (
     STATUS_NAMES,
@@ -201,22 +198,6 @@ class UnpricedModels(msgspec.Struct, kw_only=True):
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def _bearer_guard(api_key: str) -> Any:
-    """The same check as the rest of /api/v1: Bearer token, constant-time comparison."""
-    expected = hashlib.sha256(api_key.encode()).digest()
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
-        given = hashlib.sha256(token.strip().encode("utf-8", "surrogateescape")).digest()
-        if not (hmac.compare_digest(given, expected) and scheme.lower() == "bearer"):
-            raise NotAuthorizedException(
-                detail="this API needs a key: send 'Authorization: Bearer <api_key>'",
-                headers={"WWW-Authenticate": 'Bearer realm="agenttrace"'},
-            )
-
-    return guard
 
 
 def _time(value: str | None, name: str) -> int | None:
@@ -724,7 +705,7 @@ def build_dashboard_router(
             unpriced,
             stream,
         ],
-        guards=[_bearer_guard(api_key)] if api_key else None,
+        guards=[api_key_guard(api_key)] if api_key else None,
         security=[{"BearerAuth": []}] if api_key else None,
         tags=["dashboard"],
     )

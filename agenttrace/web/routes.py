@@ -24,6 +24,8 @@ from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter
 
+from agenttrace.collector.auth import OPEN
+
 __all__ = ["STATIC_DIR", "build_page_router"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -74,11 +76,12 @@ def build_page_router(static_dir: Path = STATIC_DIR) -> Router:
     """``/`` (the page) and ``/static/*`` (its files)."""
     root = static_dir.resolve()
 
-    @get("/", sync_to_thread=False, include_in_schema=False)
+    # The page and its files are open (they hold no data); with a key, the page asks for it.
+    @get("/", sync_to_thread=False, include_in_schema=False, opt=OPEN)
     def index(request: Request) -> Response[bytes]:
         return _serve(request, root / "index.html", "no-cache", {"Content-Security-Policy": _CSP})
 
-    @get("/static/{path:path}", sync_to_thread=False, include_in_schema=False)
+    @get("/static/{path:path}", sync_to_thread=False, include_in_schema=False, opt=OPEN)
     def static(request: Request, path: Annotated[str, PathParameter()]) -> Response[bytes]:
         target = (root / path.lstrip("/")).resolve()
         if not target.is_relative_to(root) or not target.is_file():

@@ -64,10 +64,18 @@ with at.session("sess-beta", user_id="bob"):
         with at.llm("summarise", model="mystery-model-9000", provider="acme") as g:
             g.set_usage(input_tokens=100, output_tokens=10)
 
+# A coding session whose model call led to a commit (the Costs view's "By commit").
+at.configure(service="coding-agent", endpoint=endpoint, environment="test", tags=[])
+with at.session("sess-gamma", user_id="carol"):
+    with at.agent("fix parser"):
+        with at.llm("patch", model="gpt-4o", provider="openai") as g:
+            g.set_usage(input_tokens=2000, output_tokens=300)
+        at.git_link("abc1234ef0123456789abcdef0123456789abcde", message="fix parser", repo="shop")
+
 assert at.flush(timeout=5.0), at.stats()
 print(json.dumps(ids))
 """
-SDK_SPANS = 7
+SDK_SPANS = 10
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -1,4 +1,7 @@
-"""``agenttrace db``: the PostgreSQL schema by hand (the collector migrates at start too)."""
+"""``agenttrace db``: the PostgreSQL schema by hand (the collector migrates at start too).
+
+The store is imported inside the commands, so ``agenttrace`` starts (and names a missing
+extra) without the collector's dependencies."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agenttrace.store.postgres import DSN_ENV
+DSN_ENV = "AGENTTRACE_POSTGRES_DSN"  # the same name as agenttrace.store.postgres.DSN_ENV (a test pins it)
 
 app = typer.Typer(help="The PostgreSQL store: apply migrations, drop expired day partitions.", no_args_is_help=True)
 
