@@ -25,15 +25,32 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from agenttrace.guards.scan import Finding, Scanner, redact
+from agenttrace.guards.scan import GUARDS, Finding, Scanner, redact
 from agenttrace.model import Event, Span
 
-__all__ = ["GuardConfig", "GuardStage"]
+__all__ = ["FINDING_KINDS", "GuardConfig", "GuardStage", "metric_labels"]
 
 # Span kinds whose output is content an agent reads from outside (a planted instruction).
 READ_KINDS = frozenset({"tool", "retrieval", "http", "database", "file", "memory", "rerank"})
 # Traces whose loop state is kept per worker; older ones are forgotten first.
 TRACES_KEPT = 20_000
+# Every kind a guard can report, by guard: the label values of
+# ``agenttrace_guard_findings_total{guard,kind}``. A fixed set (the pattern tables and the
+# loop guard's two kinds); a kind from elsewhere (an extra pattern) is counted as "other".
+FINDING_KINDS: dict[str, frozenset[str]] = {
+    **{guard: frozenset(patterns) for guard, patterns in GUARDS.items()},
+    "loop": frozenset({"repeated_tool_call", "trace_too_long"}),
+}
+
+
+def metric_labels(label: str) -> tuple[str, str]:
+    """``"secret:openai_api_key"`` -> ``("secret", "openai_api_key")``; a guard or kind
+    outside :data:`FINDING_KINDS` becomes ``"other"``, so metric labels stay bounded."""
+    guard, _, kind = label.partition(":")
+    kinds = FINDING_KINDS.get(guard)
+    if kinds is None:
+        return "other", "other"
+    return guard, kind if kind in kinds else "other"
 
 
 class GuardConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
