@@ -77,14 +77,64 @@ class GuardStage:
         self.counts: Counter[str] = Counter()  # "guard:kind" -> findings
 
     def __call__(self, spans: list[Span]) -> None:
-        for span in spans:
-            found: list[tuple[Finding, str]] = []
-            if self._content is not None or self._injection is not None:
-                found.extend(self._scan(span))
-            if self._loops:
-                found.extend(self._loop(span))
-            if found:
-                self._mark(span, found)
+        # Batch-wise first (one hint pass over the batch's content, one count per trace),
+        # span by span only where that found something worth a closer look.
+        found: dict[int, list[tuple[Finding, str]]] = {}
+        for i in self._candidates(spans):
+            if hit := self._scan(spans[i]):
+                found[i] = hit
+        if self._loops:
+            self._loop_batch(spans, found)
+        for i in sorted(found):
+            self._mark(spans[i], found[i])
+
+    def _candidates(self, spans: list[Span]) -> set[int]:
+        """Spans whose previews hold a hint of some content guard's pattern."""
+        picked: set[int] = set()
+        if self._content is not None:
+            n = len(spans)
+            texts = [s.input_preview for s in spans]
+            texts += [s.output_preview for s in spans]
+            picked.update(i if i < n else i - n for i in self._content.worth_scanning(texts))
+        if self._injection is not None:
+            read = [i for i, s in enumerate(spans) if s.kind in READ_KINDS]
+            if read:
+                hits = self._injection.worth_scanning([spans[i].output_preview for i in read])
+                picked.update(read[j] for j in hits)
+        return picked
+
+    def _loop_batch(self, spans: list[Span], found: dict[int, list[tuple[Finding, str]]]) -> None:
+        """The loop guard over a batch: trace lengths counted once per trace, then tool calls."""
+        traces, limit = self._traces, self.config.max_trace_spans
+        for trace_id, n in Counter([s.trace_id for s in spans]).items():
+            seen = self._trace_state(trace_id)
+            before = seen[b""]
+            seen[b""] = before + n
+            if before <= limit < before + n:  # this batch holds the span past the limit
+                nth = limit - before  # 0-based among the batch's spans of this trace
+                for i, s in enumerate(spans):
+                    if s.trace_id == trace_id:
+                        if nth == 0:
+                            found.setdefault(i, []).append((Finding("loop", "trace_too_long"), ""))
+                            break
+                        nth -= 1
+        for i, s in enumerate(spans):
+            if s.kind == "tool":
+                seen = traces.get(s.trace_id) or self._trace_state(s.trace_id)
+                key = hashlib.blake2b(f"{s.name}\0{s.input_preview}".encode(), digest_size=8).digest()
+                seen[key] += 1
+                if seen[key] == self.config.loop_threshold:
+                    found.setdefault(i, []).append((Finding("loop", "repeated_tool_call"), "input_preview"))
+
+    def _trace_state(self, trace_id: bytes) -> Counter[bytes]:
+        seen = self._traces.get(trace_id)
+        if seen is None:
+            seen = self._traces[trace_id] = Counter()
+            if len(self._traces) > TRACES_KEPT:
+                self._traces.popitem(last=False)
+        else:
+            self._traces.move_to_end(trace_id)
+        return seen
 
     def _scan(self, span: Span) -> list[tuple[Finding, str]]:
         out = []
@@ -99,25 +149,6 @@ class GuardStage:
                 out.extend((f, field) for f in findings)
                 if self.config.redact:
                     setattr(span, field, redact(text, [f for f in findings if f.guard != "injection"]))
-        return out
-
-    def _loop(self, span: Span) -> list[tuple[Finding, str]]:
-        seen = self._traces.get(span.trace_id)
-        if seen is None:
-            seen = self._traces[span.trace_id] = Counter()
-            if len(self._traces) > TRACES_KEPT:
-                self._traces.popitem(last=False)
-        else:
-            self._traces.move_to_end(span.trace_id)
-        out = []
-        seen[b""] += 1  # the trace's span count
-        if seen[b""] == self.config.max_trace_spans + 1:
-            out.append((Finding("loop", "trace_too_long"), ""))
-        if span.kind == "tool":
-            key = hashlib.blake2b(f"{span.name}\0{span.input_preview}".encode(), digest_size=8).digest()
-            seen[key] += 1
-            if seen[key] == self.config.loop_threshold:
-                out.append((Finding("loop", "repeated_tool_call"), "input_preview"))
         return out
 
     def _mark(self, span: Span, found: list[tuple[Finding, str]]) -> None:
