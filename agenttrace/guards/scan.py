@@ -85,7 +85,11 @@ class Scanner:
             alternatives.append(DIGIT_RUN)
         self._hint_re = re.compile("|".join(alternatives)) if alternatives else None
         self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
-        self._hints = sorted(self._by_hint)
+        # A hint that starts with another hint is present only where that one is ("sk-ant-",
+        # "sk-"); the longer one is looked for only then.
+        hints = sorted(self._by_hint)
+        self._hints = [h for h in hints if not any(h != o and h.startswith(o) for o in hints)]
+        self._longer = {o: [h for h in hints if h != o and h.startswith(o)] for o in self._hints}
         self._digit_re = re.compile(DIGIT_RUN)
 
     def _regex(self, picked: tuple[int, ...]) -> re.Pattern[str]:
@@ -111,10 +115,11 @@ class Scanner:
         hits = []
         for hint in self._hints:
             if hint in lowered:
-                pos = lowered.find(hint)
-                while pos >= 0:
-                    hits.append(pos)
-                    pos = lowered.find(hint, pos + 1)
+                for h in (hint, *self._longer[hint]):
+                    pos = lowered.find(h)
+                    while pos >= 0:
+                        hits.append(pos)
+                        pos = lowered.find(h, pos + 1)
         if self._digit:
             classes = lowered.encode("utf-8", "surrogatepass").translate(_DIGIT_CLASSES)
             if _DIGIT_RUN_CLASSES.search(classes) is not None:

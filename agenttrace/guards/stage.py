@@ -80,15 +80,18 @@ class GuardStage:
         # Batch-wise first (one hint pass over the batch's content, one count per trace),
         # span by span only where that found something worth a closer look.
         found: dict[int, list[tuple[Finding, str]]] = {}
-        for i in self._candidates(spans):
+        # Spans of the kinds an agent reads (tool is one): the injection guard's and, for
+        # tool spans, the loop guard's; one pass over the batch for both.
+        read = [i for i, s in enumerate(spans) if s.kind in READ_KINDS]
+        for i in self._candidates(spans, read):
             if hit := self._scan(spans[i]):
                 found[i] = hit
         if self._loops:
-            self._loop_batch(spans, found)
+            self._loop_batch(spans, [i for i in read if spans[i].kind == "tool"], found)
         for i in sorted(found):
             self._mark(spans[i], found[i])
 
-    def _candidates(self, spans: list[Span]) -> set[int]:
+    def _candidates(self, spans: list[Span], read: list[int]) -> set[int]:
         """Spans whose previews hold a hint of some content guard's pattern."""
         picked: set[int] = set()
         if self._content is not None:
@@ -96,14 +99,12 @@ class GuardStage:
             texts = [s.input_preview for s in spans]
             texts += [s.output_preview for s in spans]
             picked.update(i if i < n else i - n for i in self._content.worth_scanning(texts))
-        if self._injection is not None:
-            read = [i for i, s in enumerate(spans) if s.kind in READ_KINDS]
-            if read:
-                hits = self._injection.worth_scanning([spans[i].output_preview for i in read])
-                picked.update(read[j] for j in hits)
+        if self._injection is not None and read:
+            hits = self._injection.worth_scanning([spans[i].output_preview for i in read])
+            picked.update(read[j] for j in hits)
         return picked
 
-    def _loop_batch(self, spans: list[Span], found: dict[int, list[tuple[Finding, str]]]) -> None:
+    def _loop_batch(self, spans: list[Span], tools: list[int], found: dict[int, list[tuple[Finding, str]]]) -> None:
         """The loop guard over a batch: trace lengths counted once per trace, then tool calls."""
         traces, limit = self._traces, self.config.max_trace_spans
         for trace_id, n in Counter([s.trace_id for s in spans]).items():
@@ -118,13 +119,15 @@ class GuardStage:
                             found.setdefault(i, []).append((Finding("loop", "trace_too_long"), ""))
                             break
                         nth -= 1
-        for i, s in enumerate(spans):
-            if s.kind == "tool":
-                seen = traces.get(s.trace_id) or self._trace_state(s.trace_id)
-                key = hashlib.blake2b(f"{s.name}\0{s.input_preview}".encode(), digest_size=8).digest()
-                seen[key] += 1
-                if seen[key] == self.config.loop_threshold:
-                    found.setdefault(i, []).append((Finding("loop", "repeated_tool_call"), "input_preview"))
+        for i in tools:
+            s = spans[i]
+            seen = traces.get(s.trace_id)
+            if seen is None:  # forgotten within this batch (more than TRACES_KEPT traces in it)
+                seen = self._trace_state(s.trace_id)
+            key = hashlib.blake2b(f"{s.name}\0{s.input_preview}".encode(), digest_size=8).digest()
+            seen[key] += 1
+            if seen[key] == self.config.loop_threshold:
+                found.setdefault(i, []).append((Finding("loop", "repeated_tool_call"), "input_preview"))
 
     def _trace_state(self, trace_id: bytes) -> Counter[bytes]:
         seen = self._traces.get(trace_id)
