@@ -1,12 +1,14 @@
 """The ``[guards]`` table on a real collector: spans carrying an API key, a planted
 injection and a repeated tool call are marked, counted in ``/metrics`` and read back
 through ``agenttrace spans --json`` and the API; the key itself reaches no log, metric
-or finding; ``redact = true`` stores it redacted; ``enabled = []`` marks nothing."""
+or finding; ``redact = true`` stores it redacted; ``enabled = []`` marks nothing until a SIGHUP
+reload enables a guard."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -145,12 +147,25 @@ def test_redact_stores_the_preview_redacted(start_collector, tmp_path: Path):
     assert c.stop() == 0
 
 
-def test_enabled_empty_marks_nothing(start_collector, tmp_path: Path):
-    c, _ = _start(start_collector, tmp_path, "enabled = []")
+def test_enabled_empty_marks_nothing_until_a_reload_enables_them(start_collector, tmp_path: Path):
+    c, log = _start(start_collector, tmp_path, "enabled = []")
     trace, sent = _send(c)
     spans = _cli_spans(c, trace, len(sent))
     assert [s for s in spans if "guard.findings" in s["attributes"] or s["events"]] == []
     assert KEY in {s["name"]: s for s in spans}["s0"]["input_preview"]
     m = c.wait_for(lambda m: m.get("agenttrace_spans_stored_total") == len(sent))
     assert _findings(m) == {}
+
+    # SIGHUP rebuilds the worker's stages from the edited file.
+    (config,) = tmp_path.glob("collector*.toml")
+    config.write_text(config.read_text().replace("enabled = []", 'enabled = ["secret"]'))
+    c.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while log.read_text().count("reloaded") < 2:  # the main process and the worker
+        assert time.monotonic() < deadline, "SIGHUP was not handled"
+        time.sleep(0.1)
+    trace, sent = _send(c)
+    m = c.wait_for(lambda m: len(_findings(m)) == 1)
+    assert _findings(m) == {'{guard="secret",kind="openai_api_key"}': 1}  # only the enabled guard
+    assert [s["name"] for s in _cli_spans(c, trace, len(sent)) if "guard.findings" in s["attributes"]] == ["s0"]
     assert c.stop() == 0
