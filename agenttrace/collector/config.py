@@ -37,6 +37,7 @@ from typing import Any, Literal, get_args, get_origin
 import msgspec
 
 from agenttrace.errors import ConfigError
+from agenttrace.guards.stage import GuardConfig
 from agenttrace.paths import default_data_dir, default_runtime_dir
 
 __all__ = [
@@ -150,6 +151,8 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
     otlp: OtlpSection = msgspec.field(default_factory=OtlpSection)
     postgres: PostgresSection = msgspec.field(default_factory=PostgresSection)
+    # Secrets, personal data, injection markers and loops in stored spans (docs/collector.md, Guards).
+    guards: GuardConfig = msgspec.field(default_factory=GuardConfig)
     # Handed to agenttrace.pricing.PricingConfig (validated by it when it exists).
     pricing: dict[str, Any] = {}
 
@@ -244,6 +247,9 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "postgres.batch_bytes": ("an integer >= 65536", lambda v: v >= 65536),
     "postgres.retention_days": ("0 (keep forever) or a number of days >= 1", lambda v: v == 0 or v >= 1),
     "otlp.max_preview_chars": ("an integer >= 0", lambda v: v >= 0),
+    "guards.enabled": ('a list of "secret", "pii", "injection", "loop" ([] = no guards)', lambda v: True),
+    "guards.loop_threshold": ("an integer >= 2", lambda v: v >= 2),
+    "guards.max_trace_spans": ("an integer >= 1", lambda v: v >= 1),
 }
 
 # Short environment names DESIGN.md promises, next to the AGENTTRACE_<SECTION>_<KEY> form.
@@ -258,7 +264,7 @@ _ENV_ALIASES: dict[str, str] = {
     "AGENTTRACE_API_KEY": "api.api_key",
 }
 
-_LIST_KEYS = {"receive.udp", "receive.allow", "otlp.mask_patterns"}
+_LIST_KEYS = {"receive.udp", "receive.allow", "otlp.mask_patterns", "guards.enabled"}
 
 
 def _section_keys() -> dict[str, msgspec.structs.FieldInfo]:

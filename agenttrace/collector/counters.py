@@ -34,8 +34,8 @@ and loads ``seq`` again (seqlock.pyx draws it). The pure-Python twin has no fenc
 relies on x86-64's store order. A restarted worker reloads the
 last snapshot so domain counters also stay monotonic; at most one publish interval
 of domain counts (never pipeline counts) is lost with a killed worker. The same holds
-for the cost stage's unknown-model counts, which also survive the stage being rebuilt
-on SIGHUP (:meth:`DomainCounters.watch_unknown_models`).
+for the cost stage's unknown-model counts and the guard stage's findings, which also
+survive the stages being rebuilt on SIGHUP (:meth:`DomainCounters.watch_stages`).
 
 Label values that come from users (service, model) are capped per worker at
 ``max_label_values``; later values count as ``"other"``. The main process caps the
@@ -56,6 +56,7 @@ import msgspec
 
 from agenttrace._native import load
 from agenttrace.bounds import REJECT_REASONS, SANITIZE_KEYS
+from agenttrace.guards.stage import GuardStage, metric_labels
 from agenttrace.labels import LabelCap
 from agenttrace.model import SPAN_KINDS, Span
 
@@ -142,6 +143,8 @@ class DomainSnapshot(msgspec.Struct, array_like=True):
     # model -> spans with usage whose model matched no price (the cost stage's count).
     # Last, with a default: a snapshot published before this field existed still decodes.
     unknown_models: list[tuple[str, int]] = []
+    # (guard, kind) -> findings of the guard stage; kinds from a fixed set (metric_labels).
+    guard_findings: list[tuple[str, str, int]] = []
 
 
 _snap_encoder = msgspec.msgpack.Encoder()
@@ -178,6 +181,9 @@ class DomainCounters:
         self.unknown_models: dict[str, int] = {}
         self._unknown_source: Mapping[str, int] | None = None
         self._unknown_seen: dict[str, int] = {}
+        self.guard_findings: dict[tuple[str, str], int] = {}
+        self._guard_source: Mapping[str, int] | None = None
+        self._guard_seen: dict[str, int] = {}
 
     def load(self, snap: DomainSnapshot) -> None:
         """Continue from a previous incarnation's published snapshot."""
@@ -197,6 +203,31 @@ class DomainCounters:
         for model, n in snap.unknown_models:
             key = self.model(model)  # a lowered max_label_values may fold several into "other"
             self.unknown_models[key] = self.unknown_models.get(key, 0) + n
+        for guard, kind, n in snap.guard_findings:
+            key = metric_labels(f"{guard}:{kind}")
+            self.guard_findings[key] = self.guard_findings.get(key, 0) + n
+
+    def watch_stages(self, stages: Iterable[object]) -> None:
+        """Follow the cost stage's unknown models and the guard stage's findings among
+        ``stages`` (see :meth:`watch_unknown_models`: the same rules for both)."""
+        stages = list(stages)
+        self.watch_unknown_models(stages)
+        self._sync_guards()
+        source = next((st.counts for st in stages if isinstance(st, GuardStage)), None)
+        self._guard_source = source
+        self._guard_seen = dict(source) if source is not None else {}
+
+    def _sync_guards(self) -> None:
+        source = self._guard_source
+        if source is None:
+            return
+        seen = self._guard_seen
+        for label, n in list(source.items()):
+            delta = n - seen.get(label, 0)
+            if delta > 0:
+                key = metric_labels(label)
+                self.guard_findings[key] = self.guard_findings.get(key, 0) + delta
+                seen[label] = n
 
     def watch_unknown_models(self, stages: Iterable[object]) -> None:
         """Follow the ``unknown_models`` Counter of the cost stage among ``stages``.
@@ -286,7 +317,12 @@ class DomainCounters:
             cost=[(*k, v) for k, v in self.cost.items()],
             durations=[(k, b, self.duration_sum[k]) for k, b in self.durations.items()],
             unknown_models=self._unknown_items(),
+            guard_findings=self._guard_items(),
         )
+
+    def _guard_items(self) -> list[tuple[str, str, int]]:
+        self._sync_guards()
+        return [(*k, n) for k, n in self.guard_findings.items()]
 
     def _unknown_items(self) -> list[tuple[str, int]]:
         self._sync_unknown()

@@ -39,6 +39,7 @@ from agenttrace.collector.counters import (
     WORKER_DROP_REASONS,
     DomainSnapshot,
 )
+from agenttrace.guards.stage import metric_labels
 from agenttrace.labels import LabelCap
 
 __all__ = ["CollectorState", "PipelineCollector", "Totals", "read_totals"]
@@ -102,6 +103,7 @@ class Totals:
     unknown_models: dict[str, int] = field(default_factory=dict)
     sanitized: dict[tuple[str, str], int] = field(default_factory=dict)  # (field, reason) -> spans
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> spans
+    guard_findings: dict[tuple[str, str], int] = field(default_factory=dict)  # (guard, kind) -> findings
 
     @property
     def received(self) -> int:
@@ -177,6 +179,8 @@ def read_totals(state: CollectorState) -> Totals:
             _add(t.duration_sum, kind, total)
         for model, n in snap.unknown_models:
             _add(t.unknown_models, model_cap(model), n)
+        for guard, kind, n in snap.guard_findings:
+            _add(t.guard_findings, metric_labels(f"{guard}:{kind}"), n)
     return t
 
 
@@ -295,6 +299,14 @@ class PipelineCollector(Collector):
         )
         for model, n in sorted(t.unknown_models.items()):
             c.add_metric([model], n)
+        yield c
+        c = CounterMetricFamily(
+            "agenttrace_guard_findings",
+            "Guard findings in stored spans, by guard (secret, pii, injection, loop) and kind; never what matched.",
+            labels=["guard", "kind"],
+        )
+        for key, n in sorted(t.guard_findings.items()):
+            c.add_metric(list(key), n)
         yield c
         h = HistogramMetricFamily("agenttrace_span_duration_seconds", "Span duration, by kind.", labels=["kind"])
         for kind, counts in sorted(t.durations.items()):

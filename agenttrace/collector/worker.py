@@ -59,6 +59,7 @@ from agenttrace.collector.config import CollectorConfig, load_config
 from agenttrace.collector.counters import SEAL_HIST, SLOT, WAL_HIST, CounterBlock, DomainCounters
 from agenttrace.collector.instance import hold_as_worker
 from agenttrace.errors import WireError
+from agenttrace.guards import GuardStage
 from agenttrace.model import Span
 from agenttrace.pricing import CostStage, PricingConfig
 from agenttrace.store.writer import SegmentWriter
@@ -89,8 +90,12 @@ class WorkerSpec(msgspec.Struct, frozen=True):
 
 
 def build_stages(cfg: CollectorConfig) -> list[Stage]:
-    """The enrichment pipeline, in order: cost attribution from the ``[pricing]`` table."""
-    return [CostStage.from_config(msgspec.convert(cfg.pricing, PricingConfig, strict=False))]
+    """The enrichment pipeline, in order: cost attribution from the ``[pricing]`` table,
+    then the guards of the ``[guards]`` table (none when ``enabled = []``)."""
+    stages: list[Stage] = [CostStage.from_config(msgspec.convert(cfg.pricing, PricingConfig, strict=False))]
+    if cfg.guards.enabled:
+        stages.append(GuardStage(cfg.guards))
+    return stages
 
 
 def _open_writer(spec: WorkerSpec, cfg: CollectorConfig, replay: Callable[[bytes], list[Span]]) -> SegmentWriter:
@@ -210,7 +215,7 @@ class _Worker:
 
         ring = load("ring").Ring.attach(self.spec.ring_name)
         writer = _open_writer(self.spec, self.cfg, self.replay)
-        self.domain.watch_unknown_models(self.stages)  # after the replay: counted by the predecessor
+        self.domain.watch_stages(self.stages)  # after the replay: counted by the predecessor
         self.wal_next_seq = self._wal_scan().next_seq
         slots[SLOT["store_writable"]] = 1
         # Spans are acyclic and short-lived; the default gen-0 threshold (700) makes the
@@ -369,7 +374,7 @@ class _Worker:
         slots[SLOT["wal_bytes"]] = _stat(writer, "wal_bytes")
 
     def _reload(self) -> None:
-        """SIGHUP in the main process: reopen the log, re-read the pricing table."""
+        """SIGHUP in the main process: reopen the log, re-read the pricing and guards tables."""
         try:
             cfg = load_config(self.spec.config_path, overrides=self.spec.overrides)
         except Exception:
@@ -379,7 +384,7 @@ class _Worker:
         _configure_logging(cfg, self.spec.worker_id)
         try:
             self.stages = build_stages(cfg)
-            self.domain.watch_unknown_models(self.stages)  # the new stage's Counter starts at 0
+            self.domain.watch_stages(self.stages)  # the new stages' Counters start at 0
         except Exception:
             log.exception("reload: keeping the running enrichment stages")
         log.info("worker %d reloaded its configuration", self.spec.worker_id)

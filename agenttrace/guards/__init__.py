@@ -3,6 +3,6 @@ collector stores them (:class:`GuardStage`), from documented pattern sets (:mod:
 """
 
 from agenttrace.guards.scan import GUARDS, Finding, Scanner, redact
-from agenttrace.guards.stage import GuardConfig, GuardStage
+from agenttrace.guards.stage import FINDING_KINDS, GuardConfig, GuardStage, metric_labels
 
-__all__ = ["GUARDS", "Finding", "GuardConfig", "GuardStage", "Scanner", "redact"]
+__all__ = ["FINDING_KINDS", "GUARDS", "Finding", "GuardConfig", "GuardStage", "Scanner", "metric_labels", "redact"]

@@ -7,13 +7,21 @@ a secret must not reach a log line, a webhook, a metric label or a span attribut
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
+from itertools import accumulate
 
 import msgspec
 
 from agenttrace.guards.patterns import DIGIT_KINDS, DIGIT_RUN, HINTS, INJECTION, PII, SECRETS, luhn_ok
 
 __all__ = ["GUARDS", "Finding", "Scanner", "redact"]
+
+# For the batch pre-filter: UTF-8 bytes mapped to d (an ASCII digit), s (a separator of
+# DIGIT_RUN) or x, so that "a run of digits" is a search with a literal prefix ("ddd"),
+# which re runs with a fast substring search instead of a character class per position.
+_DIGIT_CLASSES = bytes(ord("d") if 48 <= i <= 57 else ord("s") if chr(i) in " .-)" else ord("x") for i in range(256))
+_DIGIT_RUN_CLASSES = re.compile(rb"ddds{0,2}ddd")
 
 GUARDS: dict[str, dict[str, str]] = {"secret": SECRETS, "pii": PII, "injection": INJECTION}
 
@@ -77,6 +85,12 @@ class Scanner:
             alternatives.append(DIGIT_RUN)
         self._hint_re = re.compile("|".join(alternatives)) if alternatives else None
         self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        # A hint that starts with another hint is present only where that one is ("sk-ant-",
+        # "sk-"); the longer one is looked for only then.
+        hints = sorted(self._by_hint)
+        self._hints = [h for h in hints if not any(h != o and h.startswith(o) for o in hints)]
+        self._longer = {o: [h for h in hints if h != o and h.startswith(o)] for o in self._hints}
+        self._digit_re = re.compile(DIGIT_RUN)
 
     def _regex(self, picked: tuple[int, ...]) -> re.Pattern[str]:
         regex = self._compiled.get(picked)
@@ -84,6 +98,45 @@ class Scanner:
             regex = re.compile("|".join(f"(?P<g{i}>{self._kinds[i][2]})" for i in picked))
             self._compiled[picked] = regex
         return regex
+
+    def worth_scanning(self, texts: list[str]) -> list[int]:
+        """Indices of the ``texts`` in which :meth:`scan` may find something (a superset).
+
+        One pass per hint over all of them joined (``str.__contains__``, a fast substring
+        search), instead of a regex per text: a worker's batch is hundreds of short
+        previews, and per-call overhead and the regex's per-position work dominated. No
+        hint contains the separator, so no hint match spans two texts."""
+        if self._always:
+            return [i for i, t in enumerate(texts) if t]
+        joined = "\x00".join(texts)
+        lowered = joined.lower()
+        if len(lowered) != len(joined):  # a character whose lower case is longer: positions shift
+            return [i for i, t in enumerate(texts) if t]
+        hits = []
+        for hint in self._hints:
+            if hint in lowered:
+                for h in (hint, *self._longer[hint]):
+                    pos = lowered.find(h)
+                    while pos >= 0:
+                        hits.append(pos)
+                        pos = lowered.find(h, pos + 1)
+        if self._digit:
+            classes = lowered.encode("utf-8", "surrogatepass").translate(_DIGIT_CLASSES)
+            if _DIGIT_RUN_CLASSES.search(classes) is not None:
+                if lowered.isascii():  # byte offsets are character offsets
+                    hits.extend(m.start() for m in _DIGIT_RUN_CLASSES.finditer(classes))
+                else:
+                    return sorted(
+                        {*self._texts_at(texts, hits), *(i for i, t in enumerate(texts) if self._digit_re.search(t))}
+                    )
+        return sorted(set(self._texts_at(texts, hits))) if hits else []
+
+    @staticmethod
+    def _texts_at(texts: list[str], positions: list[int]) -> list[int]:
+        if not positions:
+            return []
+        starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+        return [bisect_right(starts, pos) - 1 for pos in positions]
 
     def scan(self, text: str) -> list[Finding]:
         if not text:

@@ -25,15 +25,32 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from agenttrace.guards.scan import Finding, Scanner, redact
+from agenttrace.guards.scan import GUARDS, Finding, Scanner, redact
 from agenttrace.model import Event, Span
 
-__all__ = ["GuardConfig", "GuardStage"]
+__all__ = ["FINDING_KINDS", "GuardConfig", "GuardStage", "metric_labels"]
 
 # Span kinds whose output is content an agent reads from outside (a planted instruction).
 READ_KINDS = frozenset({"tool", "retrieval", "http", "database", "file", "memory", "rerank"})
 # Traces whose loop state is kept per worker; older ones are forgotten first.
 TRACES_KEPT = 20_000
+# Every kind a guard can report, by guard: the label values of
+# ``agenttrace_guard_findings_total{guard,kind}``. A fixed set (the pattern tables and the
+# loop guard's two kinds); a kind from elsewhere (an extra pattern) is counted as "other".
+FINDING_KINDS: dict[str, frozenset[str]] = {
+    **{guard: frozenset(patterns) for guard, patterns in GUARDS.items()},
+    "loop": frozenset({"repeated_tool_call", "trace_too_long"}),
+}
+
+
+def metric_labels(label: str) -> tuple[str, str]:
+    """``"secret:openai_api_key"`` -> ``("secret", "openai_api_key")``; a guard or kind
+    outside :data:`FINDING_KINDS` becomes ``"other"``, so metric labels stay bounded."""
+    guard, _, kind = label.partition(":")
+    kinds = FINDING_KINDS.get(guard)
+    if kinds is None:
+        return "other", "other"
+    return guard, kind if kind in kinds else "other"
 
 
 class GuardConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -60,14 +77,67 @@ class GuardStage:
         self.counts: Counter[str] = Counter()  # "guard:kind" -> findings
 
     def __call__(self, spans: list[Span]) -> None:
-        for span in spans:
-            found: list[tuple[Finding, str]] = []
-            if self._content is not None or self._injection is not None:
-                found.extend(self._scan(span))
-            if self._loops:
-                found.extend(self._loop(span))
-            if found:
-                self._mark(span, found)
+        # Batch-wise first (one hint pass over the batch's content, one count per trace),
+        # span by span only where that found something worth a closer look.
+        found: dict[int, list[tuple[Finding, str]]] = {}
+        # Spans of the kinds an agent reads (tool is one): the injection guard's and, for
+        # tool spans, the loop guard's; one pass over the batch for both.
+        read = [i for i, s in enumerate(spans) if s.kind in READ_KINDS]
+        for i in self._candidates(spans, read):
+            if hit := self._scan(spans[i]):
+                found[i] = hit
+        if self._loops:
+            self._loop_batch(spans, [i for i in read if spans[i].kind == "tool"], found)
+        for i in sorted(found):
+            self._mark(spans[i], found[i])
+
+    def _candidates(self, spans: list[Span], read: list[int]) -> set[int]:
+        """Spans whose previews hold a hint of some content guard's pattern."""
+        picked: set[int] = set()
+        if self._content is not None:
+            n = len(spans)
+            texts = [s.input_preview for s in spans]
+            texts += [s.output_preview for s in spans]
+            picked.update(i if i < n else i - n for i in self._content.worth_scanning(texts))
+        if self._injection is not None and read:
+            hits = self._injection.worth_scanning([spans[i].output_preview for i in read])
+            picked.update(read[j] for j in hits)
+        return picked
+
+    def _loop_batch(self, spans: list[Span], tools: list[int], found: dict[int, list[tuple[Finding, str]]]) -> None:
+        """The loop guard over a batch: trace lengths counted once per trace, then tool calls."""
+        traces, limit = self._traces, self.config.max_trace_spans
+        for trace_id, n in Counter([s.trace_id for s in spans]).items():
+            seen = self._trace_state(trace_id)
+            before = seen[b""]
+            seen[b""] = before + n
+            if before <= limit < before + n:  # this batch holds the span past the limit
+                nth = limit - before  # 0-based among the batch's spans of this trace
+                for i, s in enumerate(spans):
+                    if s.trace_id == trace_id:
+                        if nth == 0:
+                            found.setdefault(i, []).append((Finding("loop", "trace_too_long"), ""))
+                            break
+                        nth -= 1
+        for i in tools:
+            s = spans[i]
+            seen = traces.get(s.trace_id)
+            if seen is None:  # forgotten within this batch (more than TRACES_KEPT traces in it)
+                seen = self._trace_state(s.trace_id)
+            key = hashlib.blake2b(f"{s.name}\0{s.input_preview}".encode(), digest_size=8).digest()
+            seen[key] += 1
+            if seen[key] == self.config.loop_threshold:
+                found.setdefault(i, []).append((Finding("loop", "repeated_tool_call"), "input_preview"))
+
+    def _trace_state(self, trace_id: bytes) -> Counter[bytes]:
+        seen = self._traces.get(trace_id)
+        if seen is None:
+            seen = self._traces[trace_id] = Counter()
+            if len(self._traces) > TRACES_KEPT:
+                self._traces.popitem(last=False)
+        else:
+            self._traces.move_to_end(trace_id)
+        return seen
 
     def _scan(self, span: Span) -> list[tuple[Finding, str]]:
         out = []
@@ -82,25 +152,6 @@ class GuardStage:
                 out.extend((f, field) for f in findings)
                 if self.config.redact:
                     setattr(span, field, redact(text, [f for f in findings if f.guard != "injection"]))
-        return out
-
-    def _loop(self, span: Span) -> list[tuple[Finding, str]]:
-        seen = self._traces.get(span.trace_id)
-        if seen is None:
-            seen = self._traces[span.trace_id] = Counter()
-            if len(self._traces) > TRACES_KEPT:
-                self._traces.popitem(last=False)
-        else:
-            self._traces.move_to_end(span.trace_id)
-        out = []
-        seen[b""] += 1  # the trace's span count
-        if seen[b""] == self.config.max_trace_spans + 1:
-            out.append((Finding("loop", "trace_too_long"), ""))
-        if span.kind == "tool":
-            key = hashlib.blake2b(f"{span.name}\0{span.input_preview}".encode(), digest_size=8).digest()
-            seen[key] += 1
-            if seen[key] == self.config.loop_threshold:
-                out.append((Finding("loop", "repeated_tool_call"), "input_preview"))
         return out
 
     def _mark(self, span: Span, found: list[tuple[Finding, str]]) -> None:

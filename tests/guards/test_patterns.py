@@ -94,3 +94,19 @@ def test_luhn() -> None:
 def test_extra_patterns_plug_in() -> None:
     scanner = Scanner(["secret"], extra={"secret": {"internal_token": r"\bacme_[a-z0-9]{16}\b"}})
     assert [f.kind for f in scanner.scan("x acme_0123456789abcdef y")] == ["internal_token"]
+
+
+def test_the_batch_prefilter_keeps_every_text_a_scan_finds_something_in() -> None:
+    """``worth_scanning`` (one pass over a batch) may over-select, never miss: every
+    positive case is picked wherever it sits among negatives, in ASCII and non-ASCII
+    batches, and a batch of only negatives without hints picks nothing."""
+    quiet = ["Refactor the billing module", "", '{"path": "src/module_161.py"}', "done in 3 s"]
+    for guard, _, text in POSITIVE:
+        scanner = Scanner([guard])
+        for batch, at in (([*quiet, text, *quiet], 4), ([text, *quiet], 0), ([*quiet, "café ☕", text], 5)):
+            picked = scanner.worth_scanning(batch)
+            assert at in picked, (guard, text, batch)
+            assert all(scanner.scan(batch[i]) == [] for i in set(range(len(batch))) - set(picked))
+    assert Scanner().worth_scanning(quiet) == []
+    # A lower case longer than its upper case (İ) shifts positions: every text is picked.
+    assert Scanner(["pii"]).worth_scanning(["İstanbul", "call +44 20 7946 0958"]) == [0, 1]
