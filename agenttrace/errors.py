@@ -113,7 +113,7 @@ class DataDirLockedError(CollectorConflictError):
         if orphans:
             pids = f" (pid {', '.join(map(str, orphans))})" if isinstance(orphans, list) else ""
             message = (
-                f"worker processes of a previous collector{pids} still write to the data directory {path}; "
+                f"worker processes of a previous collector still write to the data directory {path}{pids}; "
                 "they exit once their rings are drained: try again"
             )
         else:
