@@ -93,7 +93,10 @@ def test_top_shows_live_figures_from_demo_traffic(collector: Collector, tmp_path
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
             rate = re.search(r"spans/s\s+([0-9.]+)(k?)", screen)
             live = rate is not None and float(rate.group(1)) > 0
-            if live and all(name in screen for name in ("coding-agent", "support-bot")) and "stored 0 " not in screen:
+            # Model calls take seconds in the demo (as they do), so the llm row comes last.
+            llm_row = re.search(r"^ llm\s+\d", screen, re.M)
+            services = all(name in screen for name in ("coding-agent", "support-bot"))
+            if live and services and llm_row and "stored 0 " not in screen:
                 break
             time.sleep(0.5)
         else:
