@@ -29,11 +29,10 @@ from typing import Any, TypeVar
 from agenttrace.errors import AmbiguousIdError, NotFoundError, StoreError
 from agenttrace.model import Span
 from agenttrace.query.protocol import IdKind
-from agenttrace.query.records import STATUS_NAMES, span_record
+from agenttrace.query.records import span_record
 from agenttrace.query.reports import ReportMethods
 from agenttrace.query.results import (
     AggregateResult,
-    AggregateRow,
     SessionDetail,
     SessionList,
     SkippedSegment,
@@ -43,7 +42,13 @@ from agenttrace.query.results import (
     TraceList,
     TraceTree,
 )
-from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals, trace_tree
+from agenttrace.query.summaries import (
+    SUMMARY_COLUMNS,
+    TRACE_SUMMARY_COLUMNS,
+    Totals,
+    aggregate_rows,
+    trace_tree,
+)
 from agenttrace.store.rollup import BUCKET_NS, ROLLUP_COLUMNS, TOKEN_FIELDS, Rollup, RollupRow
 from agenttrace.store.sketch import RELATIVE_ERROR
 
@@ -383,26 +388,7 @@ class PostgresQueryEngine(ReportMethods):
         else:
             groups = self._sql_groups(group_by, w)
             source = "sql"
-        rows = []
-        for gk in sorted(groups):
-            r = groups[gk]
-            p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99)) if latency else (None, None, None)
-            group = {
-                g: (STATUS_NAMES.get(v, str(v)) if g == "status" else v) for g, v in zip(group_by, gk, strict=True)
-            }
-            rows.append(
-                AggregateRow(
-                    group=group,
-                    count=r.count,
-                    errors=r.errors,
-                    tokens=token_totals(r),
-                    cost_usd=r.cost_usd,
-                    duration_avg_ms=r.duration_sum_ns / r.count / 1e6 if r.count else 0.0,
-                    p50_ms=None if p50 is None else p50 / 1e6,
-                    p95_ms=None if p95 is None else p95 / 1e6,
-                    p99_ms=None if p99 is None else p99 / 1e6,
-                )
-            )
+        rows = aggregate_rows(groups, group_by, latency)
         return AggregateResult(
             group_by=group_by, since_ns=lo, until_ns=hi, rows=rows, source=source,
             relative_error=RELATIVE_ERROR, skipped_segments=[],

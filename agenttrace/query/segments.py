@@ -45,11 +45,10 @@ import msgspec
 from agenttrace.errors import AmbiguousIdError, NotFoundError, SegmentCorruptError, StoreError
 from agenttrace.model import Span
 from agenttrace.query.protocol import IdKind
-from agenttrace.query.records import STATUS_NAMES, span_record
+from agenttrace.query.records import span_record
 from agenttrace.query.reports import ReportMethods
 from agenttrace.query.results import (
     AggregateResult,
-    AggregateRow,
     SessionDetail,
     SessionList,
     SkippedSegment,
@@ -59,7 +58,13 @@ from agenttrace.query.results import (
     TraceList,
     TraceTree,
 )
-from agenttrace.query.summaries import SUMMARY_COLUMNS, TRACE_SUMMARY_COLUMNS, Totals, token_totals, trace_tree
+from agenttrace.query.summaries import (
+    SUMMARY_COLUMNS,
+    TRACE_SUMMARY_COLUMNS,
+    Totals,
+    aggregate_rows,
+    trace_tree,
+)
 from agenttrace.store.compaction import hour_rollup_path, read_hour_rollup, read_manifests, superseded
 from agenttrace.store.damage import DamageChecks
 from agenttrace.store.layout import list_segments
@@ -850,26 +855,7 @@ class SegmentQueryEngine(ReportMethods):
                 for k, row in r.rows.items():
                     if (a is None or k[0] >= a) and (b is None or k[0] < b) and key_ok(k):
                         take(k, row)
-        rows = []
-        for gk in sorted(groups):
-            r = groups[gk]
-            p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99)) if latency else (None, None, None)
-            group = {}
-            for g, v in zip(group_by, gk, strict=True):
-                group[g] = STATUS_NAMES.get(v, str(v)) if g == "status" else v
-            rows.append(
-                AggregateRow(
-                    group=group,
-                    count=r.count,
-                    errors=r.errors,
-                    tokens=token_totals(r),
-                    cost_usd=r.cost_usd,
-                    duration_avg_ms=r.duration_sum_ns / r.count / 1e6 if r.count else 0.0,
-                    p50_ms=None if p50 is None else p50 / 1e6,
-                    p95_ms=None if p95 is None else p95 / 1e6,
-                    p99_ms=None if p99 is None else p99 / 1e6,
-                )
-            )
+        rows = aggregate_rows(groups, group_by, latency)
         source = "mixed" if used_rollups and used_columns else "columns" if used_columns else "rollups"
         return AggregateResult(
             group_by=group_by,

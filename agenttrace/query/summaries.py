@@ -13,11 +13,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agenttrace.model import Span
-from agenttrace.query.records import span_record
-from agenttrace.query.results import SessionSummary, SkippedSegment, TokenTotals, TraceSummary, TraceTree
+from agenttrace.query.records import STATUS_NAMES, span_record
+from agenttrace.query.results import AggregateRow, SessionSummary, SkippedSegment, TokenTotals, TraceSummary, TraceTree
 from agenttrace.store.rollup import TOKEN_FIELDS
 
-__all__ = ["SUMMARY_COLUMNS", "TOKEN_FIELDS", "TRACE_SUMMARY_COLUMNS", "Totals", "token_totals", "trace_tree"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "TOKEN_FIELDS",
+    "TRACE_SUMMARY_COLUMNS",
+    "Totals",
+    "aggregate_rows",
+    "token_totals",
+    "trace_tree",
+]
 
 # The columns Totals.add_many reads; trace summaries also read the span name and parent.
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(
@@ -190,3 +198,27 @@ def trace_tree(trace_id_hex: str, spans: Sequence[Span], skipped: list[SkippedSe
         session_id=sessions.most_common(1)[0][0] if sessions else "",
         skipped_segments=skipped,
     )
+
+
+def aggregate_rows(groups: Mapping[tuple, Any], group_by: Sequence[str], latency: bool) -> list[AggregateRow]:
+    """Rows of ``QueryEngine.aggregate`` from group key -> running sums (count, errors, token
+    fields, cost_usd, duration_sum_ns, sketch), in key order; the same for every engine."""
+    rows = []
+    for gk in sorted(groups):
+        r = groups[gk]
+        p50, p95, p99 = r.sketch.quantiles((0.5, 0.95, 0.99)) if latency else (None, None, None)
+        group = {g: (STATUS_NAMES.get(v, str(v)) if g == "status" else v) for g, v in zip(group_by, gk, strict=True)}
+        rows.append(
+            AggregateRow(
+                group=group,
+                count=r.count,
+                errors=r.errors,
+                tokens=token_totals(r),
+                cost_usd=r.cost_usd,
+                duration_avg_ms=r.duration_sum_ns / r.count / 1e6 if r.count else 0.0,
+                p50_ms=None if p50 is None else p50 / 1e6,
+                p95_ms=None if p95 is None else p95 / 1e6,
+                p99_ms=None if p99 is None else p99 / 1e6,
+            )
+        )
+    return rows

@@ -222,7 +222,6 @@ def test_an_imported_transcript_is_stored_with_ccusages_totals(stored: Stored) -
 def test_http_api_and_top_show_a_coding_sessions_commits_and_files(stored: Stored) -> None:
     import asyncio
 
-    pytest.importorskip("textual", reason="the TUI extra is not installed: pip install 'agenttrace[tui]'")
     from agenttrace.tui import AgentTraceTop, CollectorClient
     from agenttrace.tui.screens import SessionTracesScreen
     from agenttrace.tui.widgets import CodingActivity

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("textual", reason="the TUI extra is not installed: pip install 'agenttrace[tui]'")
+import textual  # noqa: F401  ([dev] installs the TUI extra: a missing one fails loudly, never skips)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
